@@ -1,0 +1,59 @@
+# matteralign — entry points.  `make reproduce` and `make test` install what
+# they need into .venv themselves; re-running skips the install while the
+# dependency files are unchanged (stamp keyed on their hash).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DEPS_HASH := $(shell cat pyproject.toml environment.yml Makefile 2>/dev/null | sha256sum | cut -c1-16)
+STAMP  := $(VENV)/.installed-$(DEPS_HASH)
+TORCH  := torch==2.13.0
+EXTRAS ?= models,dev
+
+NOTEBOOK ?=
+PARAMS   ?=
+
+.PHONY: help install test lint pytest reproduce benchmark clean-cache
+
+help:  ## list the entry points
+	@echo "matteralign — make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
+
+install: $(STAMP)  ## create .venv and install torch, then the project with [$(EXTRAS)]
+
+$(STAMP):
+	@echo "==> [install] dependency files changed or no .venv: installing into $(VENV)"
+	@test -x $(PY) || { echo "==> [install] creating virtualenv with $(PYTHON)"; \
+	  $(PYTHON) -m venv $(VENV) || { echo "ERROR: install step 'create virtualenv' failed ($(PYTHON) -m venv $(VENV))" >&2; exit 1; }; }
+	@echo "==> [install] upgrading pip"
+	@$(PY) -m pip install -q --upgrade pip || { echo "ERROR: install step 'upgrade pip' failed" >&2; exit 1; }
+	@echo "==> [install] $(TORCH) (CPU wheel)"
+	@$(PY) -m pip install -q $(TORCH) || { echo "ERROR: install step '$(TORCH)' failed" >&2; exit 1; }
+	@echo "==> [install] matteralign[$(EXTRAS)] (editable)"
+	@$(PY) -m pip install -q -e '.[$(EXTRAS)]' || { echo "ERROR: install step 'pip install -e .[$(EXTRAS)]' failed" >&2; exit 1; }
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+	@echo "==> [install] done"
+
+lint: $(STAMP)  ## ruff over the library, tests, benchmarks and scripts
+	@echo "==> [lint] ruff check"
+	@$(PY) -m ruff check lib tests benchmarks scripts
+
+pytest: $(STAMP)  ## the test suite (doctests included)
+	@echo "==> [test] pytest"
+	@$(PY) -m pytest -q
+
+test: lint pytest  ## install if needed, then ruff and pytest
+
+reproduce: $(STAMP)  ## run every notebook with papermill; figures land in figures/
+	@echo "==> [reproduce] executing notebooks (figures/ and figures/README.md)"
+	@$(PY) -m matteralign report --run $(if $(NOTEBOOK),--notebook $(NOTEBOOK)) $(PARAMS)
+
+benchmark: $(STAMP)  ## metric benchmarks (slow); results go to benchmarks/RESULTS.md
+	@PYTHONPATH=lib $(PY) benchmarks/metrics.py
+
+clean-cache:  ## drop cached embeddings and metric results
+	rm -rf data/embeddings data/cache
