@@ -40,7 +40,7 @@ $(STAMP):
 
 lint: $(STAMP)  ## ruff over the library, tests, benchmarks and scripts
 	@echo "==> [lint] ruff check"
-	@$(PY) -m ruff check lib tests benchmarks scripts
+	@$(PY) -m ruff check $(wildcard lib tests benchmarks scripts)
 
 pytest: $(STAMP)  ## the test suite (doctests included)
 	@echo "==> [test] pytest"
