@@ -16,7 +16,7 @@ EXTRAS ?= models,dev
 NOTEBOOK ?=
 PARAMS   ?=
 
-.PHONY: help install test lint pytest reproduce benchmark clean-cache
+.PHONY: help install test lint pytest reproduce benchmark clean-cache datasets
 
 help:  ## list the entry points
 	@echo "matteralign — make targets:"
@@ -54,6 +54,10 @@ reproduce: $(STAMP)  ## run every notebook with papermill; figures land in figur
 
 benchmark: $(STAMP)  ## metric benchmarks (slow); results go to benchmarks/RESULTS.md
 	@PYTHONPATH=lib $(PY) benchmarks/metrics.py
+
+datasets: $(STAMP)  ## regenerate the generated datasets under data/ byte-identically (about 1 h on 2 cores)
+	@echo "==> [datasets] regenerating prototypes, perturbed prototypes, NCI organics and peptides"
+	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m matteralign.datasets.generate
 
 clean-cache:  ## drop cached embeddings and metric results
 	rm -rf data/embeddings data/cache

@@ -7,7 +7,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # Extras for model families whose weights cannot be had offline stay out of the
 # conda environment on purpose (they conflict with each other; see README).
-OPTIONAL_FAMILIES = {"mace", "orb", "fairchem", "mattersim", "transformers", "esm"}
+OPTIONAL_FAMILIES = {"mace", "orb", "fairchem", "mattersim", "transformers", "esm", "pet", "prostt5"}
 
 
 def _name(req: str) -> str:

@@ -1,14 +1,73 @@
-"""``matteralign models``."""
+"""``matteralign models``: list every registered model with its metadata and whether its
+weights are on this machine."""
 
 from __future__ import annotations
 
-from matteralign.errors import MatteralignError
+import json
+import sys
+
+COLUMNS = ["modality", "family", "architecture", "training_data", "n_params", "weights_here", "status"]
 
 
 def register(sub) -> None:
-    p = sub.add_parser("models", help="models (not implemented yet)")
+    p = sub.add_parser(
+        "models",
+        help="list registered models, their metadata and availability",
+        description="List every registered model: modality, family, architecture, training data, "
+        "parameter count, whether its weights are here and what to do if not.",
+    )
+    p.add_argument("--modality", choices=["string", "graph", "3d", "protein", "descriptor"],
+                   help="only this modality")
+    p.add_argument("--available-only", action="store_true", help="only models whose weights are here")
+    p.add_argument("--json", action="store_true", help="full metadata as JSON (one object per model)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    raise MatteralignError("'models' is not implemented yet")
+    import pandas as pd
+
+    from matteralign import models
+
+    table = models.available(modality=args.modality, only_here=args.available_only)
+    if args.json:
+        records = {}
+        for name in table.index:  # from ModelInfo itself: no pandas NaN in the JSON
+            rec = models.info(name).as_dict()
+            rec.pop("name")
+            rec.update(weights_here=bool(table.loc[name, "weights_here"]), status=table.loc[name, "status"])
+            records[name] = rec
+        json.dump(records, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+        return 0
+    if table.empty:
+        print("no models match")
+        return 0
+    rows = [[name, r["modality"], r["family"], r["architecture"], r["training_data"] or "-",
+             f"{int(r['n_params']):,}" if pd.notna(r["n_params"]) else "-",
+             "yes" if r["weights_here"] else "no", r["status"]]
+            for name, r in table.iterrows()]
+    print(_table(["name", *COLUMNS], rows))
+    n_here = int(table["weights_here"].sum())
+    print(f"\n{len(table)} models, {n_here} with weights here. "
+          "Details: matteralign models --json; extract: matteralign embed --model NAME --dataset NAME")
+    return 0
+
+
+WIDTH = {"training_data": 34, "status": 70, "family": 20}
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned plain-text table; long cells are cut with an ellipsis."""
+
+    def cut(col: str, text) -> str:
+        text = str(text)
+        w = WIDTH.get(col)
+        return text if w is None or len(text) <= w else text[: w - 1] + "…"
+
+    cells = [[cut(c, v) for c, v in zip(header, row, strict=True)] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    return "\n".join(lines)
+

@@ -20,7 +20,7 @@ import numpy as np
 
 from matteralign.errors import ValidationError
 
-__all__ = ["Sample", "DatasetInfo", "Dataset"]
+__all__ = ["Sample", "DatasetInfo", "Dataset", "LazySamples", "in_vacuum_box"]
 
 
 @dataclass(frozen=True)
@@ -65,10 +65,49 @@ class DatasetInfo:
         return asdict(self)
 
 
+class LazySamples(Sequence[Sample]):
+    """A sequence of samples whose ids are known up front and whose samples are built on
+    demand by ``make(source_index)`` (so a 130,831-molecule dataset can be subset without
+    building 130,831 :class:`ase.Atoms`).
+
+    >>> lazy = LazySamples(["a", "b", "c"], lambda i: Sample(id="abc"[i]))
+    >>> lazy.take([2, 0]).ids, lazy.take([2, 0])[1].id
+    (['c', 'a'], 'a')
+    """
+
+    def __init__(self, ids: Sequence[str], make: Callable[[int], Sample],
+                 index: Sequence[int] | None = None):
+        self.ids = list(ids)
+        self._make = make
+        self._index = list(index) if index is not None else None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return self.take(range(len(self))[i])
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._make(self._index[i] if self._index is not None else i)
+
+    def take(self, positions: Sequence[int]) -> LazySamples:
+        """The samples at ``positions``, still lazy."""
+        src = self._index if self._index is not None else range(len(self.ids))
+        return LazySamples([self.ids[p] for p in positions], self._make, [src[p] for p in positions])
+
+
 class Dataset(Sequence[Sample]):
     """An immutable sequence of :class:`Sample` with :class:`DatasetInfo`.
 
-    ``samples`` may be a list or a zero-argument callable producing one (loaded lazily).
+    ``samples`` may be a list, a :class:`LazySamples`, or a zero-argument callable
+    producing either (called on first use).
+
+    >>> ds = Dataset(DatasetInfo("toy", "molecules"), [Sample(id=f"t:{i}") for i in range(5)])
+    >>> ds.subset(3, seed=0).ids == ds.subset(4, seed=0).ids[:3]
+    True
     """
 
     def __init__(self, info: DatasetInfo, samples: Sequence[Sample] | Callable[[], Sequence[Sample]]):
@@ -79,19 +118,24 @@ class Dataset(Sequence[Sample]):
     # -- sequence protocol
     def _all(self) -> Sequence[Sample]:
         if self._samples is None:
-            self._samples = list(self._factory())  # type: ignore[misc]
-            ids = [s.id for s in self._samples]
+            made = self._factory()  # type: ignore[misc]
+            samples = made if isinstance(made, LazySamples) else list(made)
+            ids = samples.ids if isinstance(samples, LazySamples) else [s.id for s in samples]
             if len(set(ids)) != len(ids):
-                raise ValidationError(f"dataset {self.name!r} has duplicate sample ids")
+                dup = next(i for i in ids if ids.count(i) > 1)
+                raise ValidationError(f"dataset {self.name!r} has duplicate sample id {dup!r}")
+            self._samples = samples
         return self._samples
 
     def __len__(self) -> int:
         return len(self._all())
 
     def __getitem__(self, i):  # type: ignore[override]
+        samples = self._all()
         if isinstance(i, slice):
-            return Dataset(self.info, list(self._all()[i]))
-        return self._all()[i]
+            return Dataset(self.info, samples[i] if isinstance(samples, LazySamples)
+                           else list(samples[i]))
+        return samples[i]
 
     def __iter__(self) -> Iterator[Sample]:
         return iter(self._all())
@@ -111,7 +155,11 @@ class Dataset(Sequence[Sample]):
 
     @property
     def ids(self) -> list[str]:
-        return [s.id for s in self._all()]
+        """Sample ids in order (without building lazily loaded samples)."""
+        samples = self._all()
+        if isinstance(samples, LazySamples):
+            return list(samples.ids)
+        return [s.id for s in samples]
 
     def subset(self, n: int | None = None, seed: int = 0) -> Dataset:
         """The first ``n`` samples of a permutation fixed by ``seed`` (nested in ``n``:
@@ -124,4 +172,40 @@ class Dataset(Sequence[Sample]):
         samples = self._all()
         order = np.random.default_rng(seed).permutation(len(samples))
         chosen = order[: min(n, len(samples))].tolist()
+        if isinstance(samples, LazySamples):
+            return Dataset(self.info, samples.take(chosen))
         return Dataset(self.info, [samples[i] for i in chosen])
+
+
+def in_vacuum_box(atoms, padding: float = 10.0, pbc: bool = True):
+    """Return a copy of a molecule centred in an orthorhombic box ``padding`` Å wider than
+    it on every side, for models that require a cell.
+
+    With ``padding`` larger than the model's cutoff (CHGNet 5–6 Å, SevenNet 5 Å, MACE 6 Å)
+    no atom sees a periodic image, so the result equals the isolated molecule's. Checked
+    here on ethanol: CHGNet 0.3.0 *needs* the box (a cell-less ``pbc=False`` Atoms fails in
+    its pymatgen conversion with a singular lattice) and gives the same energy with 10 and
+    20 Å padding; SevenNet-0 accepts the cell-less molecule and gives the identical energy
+    in the 10 Å box. Cost O(n_atoms).
+
+    Args:
+        atoms: ase.Atoms (its cell and pbc are replaced).
+        padding: vacuum between the molecule's bounding box and each face, in Å.
+        pbc: periodic flags of the result (``True`` for codes that refuse mixed pbc).
+
+    Returns:
+        A new ase.Atoms with cell ``extent + 2·padding`` and positions centred in it.
+
+    >>> from ase.build import molecule
+    >>> boxed = in_vacuum_box(molecule("H2O"), padding=5.0)
+    >>> bool(boxed.pbc.all()), bool((boxed.cell.lengths() >= 10.0).all())
+    (True, True)
+    """
+    if padding <= 0:
+        raise ValidationError(f"padding must be positive; got {padding}")
+    out = atoms.copy()
+    extent = out.positions.max(axis=0) - out.positions.min(axis=0) if len(out) else np.zeros(3)
+    out.set_cell(np.diag(extent + 2 * padding))
+    out.center()
+    out.pbc = pbc
+    return out

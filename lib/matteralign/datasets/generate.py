@@ -1,0 +1,145 @@
+"""Regenerate the shipped, generated structure sets byte-identically.
+
+``python -m matteralign.datasets.generate`` (or ``make datasets``) rewrites, under the data
+root (:func:`matteralign.datasets._paths.data_dir`):
+
+* ``nci-organics/nci-organics.xyz.xz`` + ``DATASHEET.md``
+* ``peptides/peptides.xyz.xz`` + ``DATASHEET.md``
+* ``prototypes/prototypes.xyz.xz`` + ``DATASHEET.md`` (CHGNet-relaxed decorated prototypes)
+* ``prototypes-perturbed/prototypes-perturbed.xyz.xz`` + ``DATASHEET.md`` (rattled, strained
+  and short Langevin MD snapshots of the relaxed prototypes)
+
+Every step has fixed seeds, runs torch on one thread, and rounds coordinates before writing,
+so a rerun on the same library versions writes the same bytes (``--check`` verifies this by
+regenerating into a temporary folder and comparing). ``--only`` picks sets; ``--out`` writes
+elsewhere. The MatterSim benchmark copy is re-derived by ``scripts/fetch_mattersim_benchmarks.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from matteralign.datasets._datasheet import write_datasheet
+from matteralign.datasets._paths import data_dir
+from matteralign.datasets._store import write_structures
+
+__all__ = ["SETS", "generate", "main"]
+
+
+def _nci(out: Path) -> list[Path]:
+    from matteralign.datasets import organics
+
+    frames, failures = organics.generate_nci()
+    how = (
+        "The 4,999 SMILES of RDKit's `Data/NCI/first_5K.smi` (NCI open database subset shipped "
+        "with RDKit, public domain), ids `nci:<serial>`. Hydrogens added; one conformer by "
+        f"ETKDGv3 (randomSeed={organics.EMBED_SEED}, one thread; retried from random "
+        "coordinates on failure), then MMFF94 relaxation (UFF where MMFF lacks parameters; "
+        f"`ff=none` keeps the ETKDG geometry), at most {organics.FF_MAX_ITERS} iterations "
+        "(`ff_converged` records whether it converged). Non-periodic, no cell; use "
+        "`matteralign.datasets.in_vacuum_box` for models that need one. Coordinates rounded "
+        "to 1e-6 Å. Regenerate: `python -m matteralign.datasets.generate --only nci-organics`."
+    )
+    return _write(out / "nci-organics", "nci-organics", frames, failures, how)
+
+
+def _peptides(out: Path) -> list[Path]:
+    from matteralign.datasets import organics
+
+    frames, failures = organics.generate_peptides()
+    how = (
+        "150 distinct linear peptides, sequences of the 20 standard amino acids drawn by "
+        "`matteralign.datasets.organics.peptide_sequences(150, (5, 20), seed=0)` (lengths "
+        "uniform in 5–20 residues), built by `rdkit.Chem.MolFromSequence` (neutral termini), "
+        "ids `pep:<sequence>`. Conformers as for nci-organics: ETKDGv3 "
+        f"(randomSeed={organics.EMBED_SEED}) then MMFF94, at most {organics.FF_MAX_ITERS} "
+        "iterations. Non-periodic, no cell. Regenerate: "
+        "`python -m matteralign.datasets.generate --only peptides`."
+    )
+    return _write(out / "peptides", "peptides", frames, failures, how)
+
+
+def _prototypes(out: Path) -> list[Path]:
+    from matteralign.datasets import prototypes
+
+    relaxed, failures, how = prototypes.generate_relaxed()
+    return _write(out / "prototypes", "prototypes", relaxed, failures, how)
+
+
+def _perturbed(out: Path) -> list[Path]:
+    from matteralign.datasets import prototypes
+
+    relaxed = prototypes.load_relaxed_frames(out / "prototypes" / "prototypes.xyz.xz")
+    frames, how = prototypes.generate_perturbed(relaxed)
+    return _write(out / "prototypes-perturbed", "prototypes-perturbed", frames, [], how)
+
+
+def _write(folder: Path, name: str, frames, failures, how: str) -> list[Path]:
+    data = write_structures(frames, folder / f"{name}.xyz.xz")
+    sheet = write_datasheet(folder / "DATASHEET.md", name, how, frames, failures)
+    return [data, sheet]
+
+
+SETS: dict[str, Callable[[Path], list[Path]]] = {
+    "nci-organics": _nci,
+    "peptides": _peptides,
+    "prototypes": _prototypes,
+    "prototypes-perturbed": _perturbed,  # reads prototypes: keep it after them
+}
+
+
+def generate(names=None, out: Path | None = None, log=print) -> list[Path]:
+    """Regenerate the sets ``names`` (default: all, in dependency order) under ``out``.
+
+    Returns:
+        The files written.
+    """
+    from matteralign.datasets.prototypes import _set_threads
+
+    _set_threads()
+    out = Path(out) if out is not None else data_dir()
+    names = list(SETS) if not names else [n for n in SETS if n in names]
+    written: list[Path] = []
+    for name in names:
+        t0 = time.perf_counter()
+        log(f"==> [datasets] generating {name} into {out / name}")
+        written += SETS[name](out)
+        log(f"    done in {time.perf_counter() - t0:.0f} s")
+    return written
+
+
+def main(argv=None) -> int:
+    """Command line entry point; ``--check`` exits 1 if any regenerated byte differs."""
+    parser = argparse.ArgumentParser(prog="python -m matteralign.datasets.generate",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=list(SETS), help="sets to generate")
+    parser.add_argument("--out", type=Path, default=None, help="data root (default: data/)")
+    parser.add_argument("--check", action="store_true",
+                        help="regenerate into a temporary folder and compare with the data root")
+    args = parser.parse_args(argv)
+    root = args.out or data_dir()
+    if not args.check:
+        generate(args.only, root)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only and "prototypes-perturbed" in args.only and "prototypes" not in args.only:
+            (Path(tmp) / "prototypes").mkdir()
+            src = root / "prototypes" / "prototypes.xyz.xz"
+            (Path(tmp) / "prototypes" / src.name).write_bytes(src.read_bytes())
+        files = generate(args.only, Path(tmp))
+        bad = [f for f in files if not (root / f.relative_to(tmp)).exists()
+               or not filecmp.cmp(f, root / f.relative_to(tmp), shallow=False)]
+    for f in bad:
+        print(f"DIFFERS: {f.relative_to(tmp)}", file=sys.stderr)
+    print("identical" if not bad else f"{len(bad)} file(s) differ")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
