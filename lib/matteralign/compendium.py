@@ -248,6 +248,11 @@ def write_gallery(output_root: str | os.PathLike = FIGURES_DIR) -> Path:
                   f" — status **{r.status}**" + (f" (`{r.error}`)" if r.error else ""), "",
                   "Parameters: " + (", ".join(f"`{k}={v!r}`" for k, v in r.parameters.items())
                                     if r.parameters else "defaults"), ""]
+        conclusion = folder / "conclusion.md"
+        if conclusion.exists():
+            body = [ln for ln in conclusion.read_text().splitlines() if not ln.startswith("### ")]
+            lines += ["**Conclusion** (computed by the notebook):", ""]
+            lines += [f"> {ln}" if ln.strip() else ">" for ln in body if ln is not None] + [""]
         pngs = sorted(p for p in folder.glob("*.png"))
         for p in pngs:
             rel = p.relative_to(root).as_posix()
