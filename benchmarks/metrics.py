@@ -217,7 +217,8 @@ def memory_child(n: int, m: int, d: int) -> None:
           progress=False)
     for x in xs:
         intrinsic_dimension(x, "twonn")
-    print(json.dumps({"seconds": time.perf_counter() - t}))
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # this process only
+    print(json.dumps({"seconds": time.perf_counter() - t, "peak_rss_gib": peak_gib}))
 
 
 def bench_memory(n: int, m: int, d: int) -> dict:
@@ -226,9 +227,11 @@ def bench_memory(n: int, m: int, d: int) -> dict:
                                                               "PYTHONPATH": str(ROOT / "lib")})
     if res.returncode:
         raise RuntimeError(res.stderr[-2000:])
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    secs = json.loads(res.stdout.strip().splitlines()[-1])["seconds"]
-    return {"N": n, "M": m, "D": d, "peak_rss_gib": peak_kib / 2**20, "seconds": secs}
+    # the child's own peak: RUSAGE_CHILDREN would report the largest child ever waited for,
+    # which may be a DADApy peer run rather than this one
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    return {"N": n, "M": m, "D": d, "peak_rss_gib": out["peak_rss_gib"],
+            "seconds": out["seconds"]}
 
 
 # ----------------------------------------------------------------------------- report
