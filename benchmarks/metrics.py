@@ -18,6 +18,7 @@ Usage::
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE PYTHONPATH=lib .venv/bin/python \\
         benchmarks/metrics.py --write benchmarks/RESULTS.md
     PYTHONPATH=lib .venv/bin/python benchmarks/metrics.py --quick      # smoke run, < 1 min
+    ... benchmarks/metrics.py --only knn --write benchmarks/RESULTS.md  # kNN table only, ~15 s
 
 (Unsetting the two OpenBLAS variables lets NumPy pick its best kernel on this CPU; it only
 speeds up the NumPy-based peers, so the ratios are conservative. The table records which
@@ -191,18 +192,34 @@ def bench_size(n: int, m: int, d: int, pairs: int, dadapy_python: str,
     return rows
 
 
-def bench_flops(n: int, d: int, repeats: int = 3) -> dict:
-    """kNN stage (one model's graph) vs a NumPy float32 matmul of the same shape."""
+def bench_flops(n: int, d: int, repeats: int = 9) -> dict:
+    """kNN stage (one model's graph) vs NumPy float32 matmuls of the same shape.
+
+    Two baselines: ``X @ X.T`` (what "a NumPy matmul" usually means; OpenBLAS sees that
+    both operands are one buffer and runs SYRK, which computes only one triangle, i.e. half
+    the ``2·N²·D`` flops) and ``X @ Y.T`` with ``Y`` a copy of ``X`` (a general GEMM doing all
+    of them, as the kNN stage must: every row needs its full score row).
+
+    The first ``knn_graph`` call (which includes JIT compilation unless an earlier row
+    already compiled that shape) is timed on its own; warm calls are then interleaved with
+    the matmuls (``repeats`` each) so all see the same machine load; best and median kept."""
     from matteralign.metrics import knn_graph
 
     x = make_models(n, 1, d)[0]
-    knn_graph(x, 25)  # compile
-    t_knn = min(timed(knn_graph, x, 25)[0] for _ in range(repeats))
-    x @ x.T
-    t_mm = min(timed(np.matmul, x, x.T)[0] for _ in range(repeats))
+    y = x.copy()
+    t_first = timed(knn_graph, x, 25)[0]
+    x @ x.T, x @ y.T
+    t_knn, t_mm, t_gemm = [], [], []
+    for _ in range(repeats):
+        t_knn.append(timed(knn_graph, x, 25)[0])
+        t_mm.append(timed(np.matmul, x, x.T)[0])
+        t_gemm.append(timed(np.matmul, x, y.T)[0])
     flops = 2.0 * n * n * d
-    return {"N": n, "D": d, "knn_s": t_knn, "knn_gflops": flops / t_knn / 1e9,
-            "numpy_s": t_mm, "numpy_gflops": flops / t_mm / 1e9}
+    med = statistics.median
+    return {"N": n, "D": d, "first_s": t_first, "knn_s": min(t_knn), "knn_med_s": med(t_knn),
+            "knn_gflops": flops / min(t_knn) / 1e9, "numpy_s": min(t_mm),
+            "numpy_med_s": med(t_mm), "numpy_gflops": flops / min(t_mm) / 1e9,
+            "gemm_s": min(t_gemm), "gemm_med_s": med(t_gemm), "repeats": repeats}
 
 
 # ----------------------------------------------------------------------------- memory
@@ -288,19 +305,57 @@ def render(rows, flops, mem, info, args) -> str:
                      f"{r['peer_calls']} | {fmt(r['peer_all_s'])} | "
                      f"{fmt(r['speedup'], '.0f')}{'' if r['speedup'] is None else '×'} | "
                      f"{r['target'] or ''} |")
-    lines += ["", "kNN stage vs NumPy matmul (same shape, float32, same run):", "",
-              "| N | D | kNN graph (s) | kNN GFLOP/s | NumPy X·Xᵀ (s) | NumPy GFLOP/s | ratio |",
-              "|---:|---:|---:|---:|---:|---:|---:|"]
-    for f in flops:
-        lines.append(f"| {f['N']} | {f['D']} | {f['knn_s']:.3f} | {f['knn_gflops']:.1f} | "
-                     f"{f['numpy_s']:.3f} | {f['numpy_gflops']:.1f} | "
-                     f"{f['numpy_gflops'] / f['knn_gflops']:.2f}× |")
+    lines += ["", *knn_table(flops)]
     if mem:
         lines += ["", f"Peak memory, every metric (`align` with cknna, mutual_knn, cka, dcor, "
                       f"info_imbalance, plus TwoNN per model) in a subprocess: M = {mem['M']}, "
                       f"N = {mem['N']}, D = {mem['D']}: **peak RSS {mem['peak_rss_gib']:.2f} GiB** "
                       f"(target < 4 GiB), {mem['seconds']:.0f} s."]
     return "\n".join(lines) + "\n"
+
+
+_KNN_HEAD = "kNN stage vs NumPy matmul (same shape, float32, same run"
+
+
+def knn_table(flops: list[dict], note: str = "") -> list[str]:
+    """The "kNN stage vs NumPy matmul" table (lines, heading first)."""
+    reps = flops[0]["repeats"] if flops else 0
+    lines = [f"{_KNN_HEAD}; warm = best / median of {reps} calls interleaved with the matmuls, "
+             "first = the first call in the process, JIT compilation included; X·Xᵀ is "
+             "OpenBLAS SYRK, half the flops; X·Yᵀ is a general GEMM; GFLOP/s = 2·N²·D / best "
+             f"time; ratio = time / NumPy time){note}:", "",
+             "| N | D | kNN first call (s) | kNN warm best / median (s) | kNN GFLOP/s "
+             "| NumPy X·Xᵀ best / median (s) | NumPy X·Xᵀ GFLOP/s | NumPy X·Yᵀ best / median (s) "
+             "| ratio vs X·Xᵀ, best / median | ratio vs X·Yᵀ, best / median "
+             "| first call vs X·Xᵀ best |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for f in flops:
+        lines.append(
+            f"| {f['N']} | {f['D']} | {f['first_s']:.3f} | {f['knn_s']:.3f} / "
+            f"{f['knn_med_s']:.3f} | {f['knn_gflops']:.1f} | {f['numpy_s']:.4f} / "
+            f"{f['numpy_med_s']:.4f} | {f['numpy_gflops']:.1f} | {f['gemm_s']:.4f} / "
+            f"{f['gemm_med_s']:.4f} | {f['knn_s'] / f['numpy_s']:.2f}× / "
+            f"{f['knn_med_s'] / f['numpy_med_s']:.2f}× | {f['knn_s'] / f['gemm_s']:.2f}× / "
+            f"{f['knn_med_s'] / f['gemm_med_s']:.2f}× | {f['first_s'] / f['numpy_s']:.1f}× |")
+    return lines
+
+
+def write_knn_table(path: Path, lines: list[str]) -> None:
+    """Replace only the kNN-vs-matmul table (heading line through the table's last row) in
+    ``path``, keeping everything else (``--only knn``)."""
+    text = path.read_text().split("\n")
+    start = next((i for i, s in enumerate(text) if s.startswith(_KNN_HEAD)), None)
+    if start is None:
+        raise SystemExit(f"no kNN table in {path}; run the full benchmark with --write first")
+    end = start + 1
+    while end < len(text) and not text[end].startswith("|"):  # blank line before the table
+        end += 1
+    while end < len(text) and text[end].startswith("|"):
+        end += 1
+    text[start:end] = lines
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(text))
+    tmp.replace(path)
 
 
 def write_section(path: Path, section: str) -> None:
@@ -331,6 +386,8 @@ def main(argv=None) -> int:
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--dadapy-python", default=DADAPY_PY)
     p.add_argument("--write", type=Path, help="write the table into this RESULTS.md")
+    p.add_argument("--only", choices=["knn"], help="run one part only: 'knn' = the kNN stage "
+                   "vs NumPy matmul table (with --write, only that table is replaced)")
     p.add_argument("--_memory-child", type=int, nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._memory_child:
@@ -340,6 +397,18 @@ def main(argv=None) -> int:
         args.sizes, args.cknna_sizes, args.models, args.dim, args.pairs = [400], [], 4, 32, 1
         args.memory = [600, 4, 32]
     info = machine()
+    if args.only == "knn":
+        flops = [bench_flops(n, args.dim) for n in sorted(set(args.sizes))]
+        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+        cmd = " ".join(["benchmarks/metrics.py"] + sys.argv[1:])
+        note = (f". Measured {info['date']} on {info['cpu']} (`nproc` = {info['nproc']}), "
+                f"NumPy {info['numpy']} ({info['numpy_blas']}), JAX {info['jax']}, load average "
+                f"{load} (1/5/15 min) at the end, command `{cmd}`")
+        lines = knn_table(flops, note)
+        print("\n".join(lines))
+        if args.write:
+            write_knn_table(args.write, lines)
+        return 0
     rows = []
     for n in args.sizes:
         rows += bench_size(n, args.models, args.dim, args.pairs, args.dadapy_python)

@@ -6,9 +6,10 @@ that CKNNA and mutual kNN need (see ``shared/design.md``: every CKNNA term is a 
 masked neighbour pairs, and a masked pair is a neighbour pair of *both* graphs).
 
 Algorithm: rows are processed in blocks of static size ``B`` (the last block is padded);
-each block computes ``S = X_block @ Xᵀ`` (``B × N``), sets self to ``-inf`` and keeps the
-``jax.lax.top_k`` candidates. Memory is ``O(B·N)``, never ``N × N``; work ``2·N²·D`` flops
-(the matmul) plus ``O(N² log k)`` for the selection.
+each block computes ``S = X_block @ Xᵀ`` (``B × N``) in JAX and sets self to ``-inf``; the
+host keeps each row's best candidates with ``np.argpartition`` while JAX computes the next
+blocks. Memory is ``O(B·N)``, never ``N × N``; work ``2·N²·D`` flops
+(the matmul) plus ``O(N²)`` (expected) for the selection.
 
 Precision: the matmul runs in ``float32`` by default (fast). The ``k + margin`` best
 candidates of each row are then re-scored in float64 and re-ranked. A row whose last
@@ -38,6 +39,7 @@ __all__ = ["KNNGraph", "knn_graph", "KNN_METRICS"]
 KNN_METRICS = ("cosine", "euclidean")
 _MARGIN = 8  # extra float32 candidates re-ranked in float64
 _PAD_COLUMNS_BELOW = 2048
+_LOOKAHEAD = 1  # score blocks queued ahead of the host-side selection
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,20 +106,18 @@ def prepare_rows(x: np.ndarray, metric: str, name: str = "x") -> np.ndarray:
     return x / norms[:, None]
 
 
-@functools.partial(jax.jit, static_argnames=("kc", "euclidean", "masked"))
-def _block_topk(xb: jax.Array, x: jax.Array, sqn: jax.Array, start: jax.Array,
-                n_valid: jax.Array, *, kc: int, euclidean: bool,
-                masked: bool) -> tuple[jax.Array, jax.Array]:
-    """Top-``kc`` candidates of rows ``start … start+B`` (self and padding excluded). Larger
-    is nearer: the score is ``x_i·x_j`` (cosine) or ``2 x_i·x_j − ‖x_j‖²`` (= ``‖x_i‖² − d²_ij``)."""
+@functools.partial(jax.jit, static_argnames=("euclidean", "masked"))
+def _block_scores(xb: jax.Array, x: jax.Array, sqn: jax.Array, start: jax.Array,
+                  n_valid: jax.Array, *, euclidean: bool, masked: bool) -> jax.Array:
+    """Scores of rows ``start … start+B`` against all columns, self and padding ``-inf``.
+    Larger is nearer: ``x_i·x_j`` (cosine) or ``2 x_i·x_j − ‖x_j‖²`` (= ``‖x_i‖² − d²_ij``)."""
     s = xb @ x.T
     if euclidean:
         s = 2.0 * s - sqn[None, :]
     b = xb.shape[0]
     if masked:  # padded columns
         s = jnp.where(jnp.arange(x.shape[0])[None, :] < n_valid, s, -jnp.inf)
-    s = s.at[jnp.arange(b), start + jnp.arange(b)].set(-jnp.inf, mode="drop")
-    return jax.lax.top_k(s, kc)
+    return s.at[jnp.arange(b), start + jnp.arange(b)].set(-jnp.inf, mode="drop")
 
 
 def bucket(n: int) -> int:
@@ -128,22 +128,37 @@ def bucket(n: int) -> int:
 
 
 def _default_block(n: int) -> int:
-    # at most 32 MiB of float32 scores per block, a power of two between 64 and 256 rows
+    # at most 32 MiB of float32 scores per block, a power of two between 64 and 1024 rows
+    # (1024 up to 2048 columns, 512 above: the fastest on the 2-core benchmark machine at
+    # N = 2000 and N = 5000; 256-row blocks made the N = 2000 call ~1.5x slower)
     b = (32 * 2**20) // (4 * max(n, 1))
-    return int(min(256, max(64, 1 << max(int(b).bit_length() - 1, 0))))
+    cap = 1024 if n <= _PAD_COLUMNS_BELOW else 512
+    return int(min(cap, max(64, 1 << max(int(b).bit_length() - 1, 0))))
 
 
 def _candidates(x: np.ndarray, kc: int, block: int | None, euclidean: bool,
                 dtype: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(N, kc)`` candidate neighbours and their low-precision scores from blocked matmuls. Rows are zero-padded to whole
-    blocks and features to a multiple of 32; below ``N = 2048`` columns are also padded to
+    """``(N, kc)`` candidate neighbours and their low-precision scores from blocked matmuls,
+    in no particular order except that the last column holds each row's *lowest* candidate
+    score (every non-candidate scores at most that). Rows are zero-padded to whole blocks
+    and features to a multiple of 32; below ``N = 2048`` columns are also padded to
     :func:`bucket` size (and masked to ``-inf``) so that small problems share compilations;
-    above it, compiling is cheap next to the matmul and the mask pass is skipped."""
+    above it, compiling is cheap next to the matmul and the mask pass is skipped.
+
+    The matmul runs in JAX; the selection runs on the host with ``np.argpartition``
+    (introselect, O(N) per row), which on CPU is several times faster than
+    ``jax.lax.top_k`` (a partial sort; it cost more than the matmul itself at N = 2000).
+    JAX dispatch is asynchronous, so the next ``_LOOKAHEAD`` blocks' matmuls are queued
+    while the host selects from the current one; at most ``_LOOKAHEAD + 1`` blocks of
+    scores exist at once (memory stays ``O(B·N)``). (On the shared 2-core benchmark machine
+    a lookahead of 0, 1 or 2 timed the same: the matmul already keeps both cores busy.)"""
     n, d = x.shape
     nc = bucket(n) if n < _PAD_COLUMNS_BELOW else n
     block = min(block or _default_block(nc), nc)
     nr = -(-n // block) * block
     dp = -(-d // 32) * 32
+    idx = np.empty((n, kc), dtype=np.int64)
+    val = np.empty((n, kc), dtype=np.float64)
     ctx = jax.enable_x64(True) if dtype == "float64" else jax.enable_x64(jax.config.jax_enable_x64)
     with ctx:
         xj = jnp.asarray(x, dtype=jnp.float64 if dtype == "float64" else jnp.float32)
@@ -151,22 +166,43 @@ def _candidates(x: np.ndarray, kc: int, block: int | None, euclidean: bool,
         xc = xr[:nc]
         sqn = jnp.sum(xc * xc, axis=1)
         n_valid = jnp.asarray(n)
-        vals, out = [], []
-        for start in range(0, n, block):
-            v, idx = _block_topk(xr[start:start + block], xc, sqn, jnp.asarray(start), n_valid,
-                                 kc=kc, euclidean=euclidean, masked=nc != n)
-            vals.append(v)
-            out.append(idx)
-        idx = np.asarray(jnp.concatenate(out, axis=0))[:n]
-        val = np.asarray(jnp.concatenate(vals, axis=0), dtype=np.float64)[:n]
-    return idx.astype(np.int64), val
+        starts = list(range(0, n, block))
+        queued: list[tuple[int, jax.Array]] = []
+
+        def launch(i: int) -> None:
+            if i < len(starts):
+                s = starts[i]
+                queued.append((s, _block_scores(xr[s:s + block], xc, sqn, jnp.asarray(s),
+                                                n_valid, euclidean=euclidean,
+                                                masked=nc != n)))
+
+        for i in range(_LOOKAHEAD):
+            launch(i)
+        for i in range(len(starts)):
+            launch(i + _LOOKAHEAD)
+            s, scores = queued.pop(0)
+            e = min(n, s + block)
+            sc = np.asarray(scores)[: e - s]
+            top = np.argpartition(sc, -kc, axis=1)[:, -kc:]
+            v = np.take_along_axis(sc, top, axis=1)
+            # move each row's lowest candidate to the last column (callers read it there)
+            lo = np.argmin(v, axis=1)
+            r = np.arange(e - s)
+            for a in (top, v):
+                last = a[:, -1].copy()
+                a[:, -1] = a[r, lo]
+                a[r, lo] = last
+            idx[s:e] = top
+            val[s:e] = v
+    return idx, val
 
 
-def _dots(x: np.ndarray, idx: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """``x_i · x_{idx[i, s]}`` in float64, in row chunks (one gather per chunk)."""
+def _dots(x: np.ndarray, idx: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """``x_i · x_{idx[i, s]}`` in float64, in row chunks (one gather per chunk; small chunks
+    keep the gathered ``chunk × kc × D`` rows in cache, and a batched matmul beats einsum)."""
     out = np.empty(idx.shape, dtype=np.float64)
     for s in range(0, x.shape[0], chunk):
-        out[s:s + chunk] = np.einsum("cd,ckd->ck", x[s:s + chunk], x[idx[s:s + chunk]])
+        out[s:s + chunk] = np.matmul(x[idx[s:s + chunk]], x[s:s + chunk, :, None])[..., 0]
     return out
 
 
@@ -243,7 +279,7 @@ def knn_graph(x: Any, k: int = 25, *, metric: str = "cosine", block_size: int | 
         k: neighbours per sample, ``1 ≤ k < N``.
         metric: ``"cosine"`` or ``"euclidean"``.
         block_size: rows per block (static; last block padded). Default: a power of two
-            up to 256 rows, at most 32 MiB of scores.
+            up to 1024 rows (512 above N = 2048), at most 32 MiB of scores.
         dtype: ``"float32"`` (default, fast) or ``"float64"`` for the candidate matmul; the
             final ranking and all returned values are float64 either way.
 
