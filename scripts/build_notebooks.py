@@ -210,14 +210,14 @@ ours_tests = grouping.compare_groupings(ours, groupings=("family", "training_dat
 paths.save_table(ours_tests, out / "grouping_tests_ours.csv")
 gap = (scale.loc[[f"ours ({f})" for f in trees.JSD_FORMS], "median"]
        - scale.loc[f"published {reference}", "median"]).abs()
-closest = gap.idxmin()
+closest = gap.idxmin().removeprefix("ours (").removesuffix(")")
 text = (conclusions.grouping_conclusion(tables, family="family", training="corpus")
         + "\\n\\n**Our models** (" + dataset + "): "
         + " ".join(conclusions.grouping_sentence(r) for _, r in ours_tests.iterrows())
         + "\\n\\n" + conclusions.scale_sentence(trees.distance_summary(ours),
                                                trees.distance_summary(pub[reference]))
-        + f" Of the two sqrt(JSD) forms, **{closest}** puts our median distance closest to the "
-          f"published {reference} median.")
+        + f" Of the two sqrt(JSD) forms, the **{closest}** form puts our median distance closest "
+          f"to the published {reference} median (this notebook draws the {jsd_form} form).")
 conclusions.publish(text, out)
 """),
 ]
@@ -240,6 +240,11 @@ the one with the lowest force MAE unless `reference` names one. Every other mode
 it is plotted against each error with a least-squares trend, a bootstrap confidence band and
 Spearman's rank correlation with its p-value. With few models the test has little power: read
 the band and the p-value, not just the line.
+
+Predictions are real forward passes of each model (CHGNet batched through
+`CHGNet.predict_structure`, SevenNet through its ASE calculator, torch on one thread — much
+faster than two on this 2-core machine), cached under `data/cache/predictions`, so a second run
+recomputes nothing.
 """),
     params("""
 dataset = "mptrj-random"
@@ -300,9 +305,10 @@ for column, (label, unit) in measures.items():
 """),
     md("## Conclusion (computed from the numbers above)"),
     code("""
-text = "\\n\\n".join(conclusions.trend_conclusion(fit, reference=strongest,
-                                                 error_name=col.replace("_", " ").replace("ev per", "eV/"))
-                     for col, fit in fits.items())
+units = dict(measures.values())
+text = "\\n\\n".join(conclusions.trend_conclusion(fit, reference=strongest, error_name=label,
+                                                 unit=units[label])
+                     for label, fit in fits.items())
 conclusions.publish(text or "Fewer than three models ran: no trend estimated (0 fits).", out)
 """),
 ]
@@ -395,12 +401,16 @@ plt.show()
     code("""
 summary = pairs.pivot_table(index=["regime", "model_a", "model_b"], columns="metric", values="value").reset_index()
 text = "\\n\\n".join([
-    conclusions.distribution_conclusion(summary, value="cknna", group="regime"),
-    conclusions.distribution_conclusion(summary, value="dcor", group="regime"),
-    conclusions.distribution_conclusion(ids, value="intrinsic_dimension", group="regime"),
+    conclusions.distribution_conclusion(summary, value="cknna", group="regime",
+                                        label=f"CKNNA (k = {k}) over model pairs"),
+    conclusions.distribution_conclusion(summary, value="dcor", group="regime",
+                                        label="distance correlation over model pairs"),
+    conclusions.distribution_conclusion(ids, value="intrinsic_dimension", group="regime",
+                                        label=f"intrinsic dimension ({', '.join(id_methods)}) over models"),
     conclusions.distribution_conclusion(planes.assign(delta_sum=planes.delta_to_ref + planes.delta_from_ref),
-                                        value="delta_sum", group="regime")
-    + " (Δ(A→ref) + Δ(ref→A); near 0 means mutually predictive neighbourhoods)."])
+                                        value="delta_sum", group="regime",
+                                        label=f"information imbalance Δ(A→{reference}) + Δ({reference}→A)")
+    + " A sum near 0 means mutually predictive neighbourhoods."])
 conclusions.publish(text, out)
 """),
 ]
@@ -521,9 +531,10 @@ ranges = {"k": (by_k.groupby("k")["value"].mean().min(), by_k.groupby("k")["valu
                       by_pool.groupby("pooling")["value"].mean().max()),
           "layer": (by_layer["cknna_to_reference"].min(), by_layer["cknna_to_reference"].max())}
 text = ("Mean CKNNA over model pairs as one choice varies:\\n\\n" + conclusions.robustness_conclusion(ranges)
-        + f"\\n\\nThe mean over pairs stays within ±{tolerance} of its value at N = {max(means.columns)} from "
-          f"N = {trends.stabilisation_point(means.columns, means.mean().values, tolerance=tolerance):.0f} on "
-          f"(NaN: not within tolerance before the largest N).")
+        + "\\n\\n" + conclusions.stabilisation_sentence(
+            means.columns, means.mean().values, tolerance=tolerance,
+            what=f"The mean CKNNA over model pairs (k = {min(k, min(sample_sizes) - 1)})",
+            per_group=stable["stabilises_at_n"].values, group_name="model pairs"))
 conclusions.publish(text, out)
 """),
 ]

@@ -114,5 +114,6 @@ def test_notebook_runs_with_tiny_parameters_and_writes_its_results(stem, shared_
     last = executed.cells[-1]
     text = "".join(o.get("data", {}).get("text/markdown", "") for o in last.outputs)
     assert "Conclusion" in text and re.search(r"\d", text)
+    assert not re.search(r"\b(nan|NaN|None|inf)\b", text), text  # no missing value leaks
     assert (out / "conclusion.md").read_text().strip()
     assert json.loads((out / "run.json").read_text())["status"] == "ok"

@@ -29,6 +29,7 @@ __all__ = [
     "trend_conclusion",
     "distribution_conclusion",
     "robustness_conclusion",
+    "stabilisation_sentence",
     "protein_conclusion",
     "missing_weights_note",
     "publish",
@@ -71,23 +72,31 @@ def grouping_conclusion(tables: Mapping[str, pd.DataFrame], *, family: str = "fa
         plain = df[df["stratified_by"] == ""].set_index("grouping")
         strat = df[df["stratified_by"] != ""].set_index(["grouping", "stratified_by"])
         if family in plain.index and training in plain.index:
-            r2f, r2t = plain.loc[family, "r2"], plain.loc[training, "r2"]
-            more = family if r2f > r2t else training
+            r2f, r2t = float(plain.loc[family, "r2"]), float(plain.loc[training, "r2"])
+            if not (np.isfinite(r2f) and np.isfinite(r2t)):
+                continue
+            more = "family" if r2f > r2t else "training corpus"
             tf = strat["p_value"].get((training, family), np.nan)
             ft = strat["p_value"].get((family, training), np.nan)
             verdicts.append((ds, more, r2f, r2t, tf, ft))
+
+    def stratified(what: str, p: float) -> str:
+        if p is None or not np.isfinite(p):
+            return f"{what} could not be tested (no stratum holds two groups)"
+        return f"{what} {'is' if p < alpha else 'is not'} significant ({fmt_p(p)})"
+
     summary = []
     for ds, more, r2f, r2t, tf, ft in verdicts:
         summary.append(
-            f"{ds}: {more.replace('_', ' ')} explains more variance (R² {r2f:.2f} for family vs "
-            f"{r2t:.2f} for training corpus); training corpus within families "
-            f"{'is' if tf < alpha else 'is not'} significant ({fmt_p(tf)}), family within "
-            f"corpora {'is' if ft < alpha else 'is not'} ({fmt_p(ft)})")
-    n_family = sum(v[1] == family for v in verdicts)
+            f"{ds}: {more} explains more variance (R² {r2f:.2f} for family vs "
+            f"{r2t:.2f} for training corpus); "
+            + stratified("training corpus within families", tf) + ", "
+            + stratified("family within training corpora", ft))
+    n_family = sum(v[1] == "family" for v in verdicts)
     head = (f"On {n_family} of {len(verdicts)} published datasets the model family explains more "
             f"of the distance matrix than the training corpus does. "
             if verdicts else "")
-    return head + "; ".join(summary) + ".\n\n" + "\n".join(lines)
+    return head + "; ".join(summary) + (".\n\n" if summary else "") + "\n".join(lines)
 
 
 def scale_sentence(ours: Mapping[str, float], published: Mapping[str, float]) -> str:
@@ -127,33 +136,68 @@ def cross_modality_conclusion(tensor: Any, *, metrics: Sequence[str] = ("cknna",
         within = np.nanmean(m[iu][same]) if same.any() else np.nan
         across = np.nanmean(m[iu][~same]) if (~same).any() else np.nan
         best, worst, mean = _pairs_text(tensor, metric)
+        w = f"{within:.3f}" if np.isfinite(within) else "(no two models share one)"
+        a = f"{across:.3f}" if np.isfinite(across) else "(all models share one)"
         out.append(
             f"- **{metric}** (mean over {len(iu[0])} pairs {mean:.3f}): within one {modality} "
-            f"{within:.3f}, across {modality}s {across:.3f}. Most aligned: {best}. "
+            f"{w}, across {modality}s {a}. Most aligned: {best}. "
             f"Least aligned: {worst}.")
     return "\n".join(out)
 
 
-def trend_conclusion(fit: Any, *, reference: str, error_name: str, unit: str = "",
+def trend_conclusion(fit: Any, *, reference: str, error_name: str, unit: str,
                      alpha: float = 0.05) -> str:
-    """Markdown: sign and strength of the alignment-vs-error trend."""
-    direction = "lower" if fit.spearman_rho < 0 else "higher"
+    """Markdown: sign and strength of the alignment-vs-error trend.
+
+    The slope is CKNNA (unitless) per one ``unit`` of error, so ``unit`` is required (e.g.
+    ``"eV/atom"``, ``"eV/Å"``; ``""`` only for a unitless error, which is then said).
+    Where the least-squares slope and Spearman's ρ disagree in sign, the sentence says so
+    instead of claiming a direction.
+
+    >>> from types import SimpleNamespace as F
+    >>> fit = F(n=5, slope=-0.5, r2=0.8, spearman_rho=-0.9, spearman_p=0.037)
+    >>> trend_conclusion(fit, reference="m", error_name="force MAE", unit="eV/Å").split(";")[0]
+    '**force MAE**: across 5 models, CKNNA to m falls by 0.5 per 1 eV/Å of force MAE (R² = 0.80)'
+    """
     sig = "significant" if fit.spearman_p < alpha else "not significant"
-    per = f"per {unit} of {error_name}" if unit else f"per unit of {error_name}"
+    per = f"per 1 {unit} of {error_name}" if unit else f"per unit of {error_name} (unitless)"
     verb = "falls" if fit.slope < 0 else "rises"
-    return (f"**{error_name}**: across {fit.n} models, CKNNA to {reference} {verb} by "
-            f"{abs(fit.slope):.3g} {per} (R² = {fit.r2:.2f}); models more aligned with "
-            f"{reference} tend to have {direction} {error_name} (Spearman ρ = "
-            f"{fit.spearman_rho:.2f}, {fmt_p(fit.spearman_p)}, {sig} at α = {alpha}).")
+    head = (f"**{error_name}**: across {fit.n} models, CKNNA to {reference} {verb} by "
+            f"{abs(fit.slope):.3g} {per} (R² = {fit.r2:.2f}); ")
+    rank = f"Spearman ρ = {fit.spearman_rho:.2f}, {fmt_p(fit.spearman_p)}, {sig} at α = {alpha}"
+    if not np.isfinite(fit.spearman_rho) or fit.spearman_rho == 0:
+        return head + f"the ranks show no association ({rank})."
+    if np.sign(fit.spearman_rho) != np.sign(fit.slope):
+        return head + (f"the rank correlation points the other way ({rank}), so the direction "
+                       "is not established.")
+    direction = "lower" if fit.spearman_rho < 0 else "higher"
+    return head + (f"models more aligned with {reference} tend to have {direction} "
+                   f"{error_name} ({rank}).")
 
 
-def distribution_conclusion(summary: pd.DataFrame, *, value: str, group: str) -> str:
+def distribution_conclusion(summary: pd.DataFrame, *, value: str, group: str,
+                            label: str | None = None) -> str:
     """Markdown: the mean ``value`` per ``group`` (e.g. CKNNA per dataset regime) and the
-    largest/smallest."""
-    means = summary.groupby(group)[value].mean().sort_values()
+    largest/smallest. ``label`` names the value in the text (default: ``value`` with spaces
+    for underscores); NaN values are left out and groups with none are named as such.
+
+    >>> df = pd.DataFrame({"regime": ["a", "a", "b", "c"], "id": [2.0, 4.0, 5.0, np.nan]})
+    >>> distribution_conclusion(df, value="id", group="regime", label="intrinsic dimension")
+    'Mean intrinsic dimension by regime: a 3.000, b 5.000. Highest on **b**, lowest on **a** (difference 2.000). Not estimable on c.'
+    """
+    label = label or value.replace("_", " ")
+    all_means = summary.groupby(group)[value].mean()
+    means = all_means.dropna().sort_values()
+    missing = [str(g) for g in all_means.index if g not in means.index]
+    tail = f" Not estimable on {', '.join(missing)}." if missing else ""
+    if means.empty:
+        return f"{label[:1].upper() + label[1:]}: not estimable on any {group}.{tail}"
     parts = ", ".join(f"{g} {v:.3f}" for g, v in means.items())
-    return (f"Mean {value} by {group}: {parts}. Highest on **{means.index[-1]}**, lowest on "
-            f"**{means.index[0]}** (difference {means.iloc[-1] - means.iloc[0]:.3f}).")
+    text = f"Mean {label} by {group}: {parts}."
+    if len(means) > 1:
+        text += (f" Highest on **{means.index[-1]}**, lowest on **{means.index[0]}** "
+                 f"(difference {means.iloc[-1] - means.iloc[0]:.3f}).")
+    return text + tail
 
 
 def robustness_conclusion(rows: Mapping[str, tuple[float, float]], *, what: str = "CKNNA") -> str:
@@ -161,19 +205,80 @@ def robustness_conclusion(rows: Mapping[str, tuple[float, float]], *, what: str 
 
     ``rows`` maps a factor name to ``(min, max)`` of the estimate across its settings.
 
-    >>> robustness_conclusion({"k": (0.4, 0.5)})
-    '- **k**: CKNNA ranges 0.400–0.500 (spread 0.100).'
+    >>> print(robustness_conclusion({"k": (0.4, 0.5), "layer": (float("nan"), float("nan"))}))
+    - **k**: CKNNA ranges 0.400–0.500 (spread 0.100).
+    - **layer**: not estimated (no setting ran).
     """
-    return "\n".join(f"- **{f}**: {what} ranges {lo:.3f}–{hi:.3f} (spread {hi - lo:.3f})."
-                     for f, (lo, hi) in rows.items())
+    return "\n".join(
+        f"- **{f}**: {what} ranges {lo:.3f}–{hi:.3f} (spread {hi - lo:.3f})."
+        if np.isfinite(lo) and np.isfinite(hi) else f"- **{f}**: not estimated (no setting ran)."
+        for f, (lo, hi) in rows.items())
+
+
+def stabilisation_sentence(sizes: Sequence[float], estimates: Sequence[float], *,
+                           tolerance: float, what: str = "The mean CKNNA over pairs",
+                           per_group: Sequence[float] | None = None,
+                           group_name: str = "pairs") -> str:
+    """Markdown: where an estimate stabilises as the number of samples N grows, or that it
+    does not within the sampled sizes.
+
+    The stabilisation point is :func:`~matteralign.analysis.trends.stabilisation_point`: the
+    smallest sampled N from which every estimate stays within ``±tolerance`` of the estimate at
+    the largest N. Sizes whose estimate is NaN are left out. ``per_group`` (optional) holds
+    the same point for each group (e.g. each model pair; NaN = not stable), summarised as a
+    count.
+
+    >>> stabilisation_sentence([50, 100, 200], [0.6, 0.45, 0.44], tolerance=0.02)
+    'The mean CKNNA over pairs stabilises at N = 100: from there on it stays within ±0.02 of its value at the largest N = 200 (0.440); at N = 50 it was 0.160 away.'
+    >>> stabilisation_sentence([50, 100, 200], [0.6, 0.5, 0.44], tolerance=0.02)[:77]
+    'The mean CKNNA over pairs does not stabilise within the sampled range (N = 50'
+    """
+    from matteralign.analysis.trends import stabilisation_point
+
+    s = np.asarray(sizes, dtype=float)
+    e = np.asarray(estimates, dtype=float)
+    ok = np.isfinite(s) & np.isfinite(e)
+    s, e = s[ok], e[ok]
+    order = np.argsort(s)
+    s, e = s[order], e[order]
+    sampled = ", ".join(f"{v:g}" for v in s)
+    if len(s) < 2:
+        return (f"{what} was estimated at {'one sample size' if len(s) else 'no sample size'}"
+                f"{f' (N = {sampled})' if len(s) else ''}; where it stabilises cannot be judged.")
+    point = stabilisation_point(s, e, tolerance=tolerance)
+    final, largest = e[-1], s[-1]
+    if not np.isfinite(point):
+        text = (f"{what} does not stabilise within the sampled range (N = {sampled}): at "
+                f"N = {s[-2]:g} it is {e[-2]:.3f}, {abs(e[-2] - final):.3f} away from its value "
+                f"{final:.3f} at N = {largest:g}, more than ±{tolerance:g}; larger samples are "
+                "needed to locate where it settles.")
+    elif point == s[0]:
+        text = (f"{what} is stable over the whole sampled range (N = {sampled}): already at the "
+                f"smallest N = {point:g} it is within ±{tolerance:g} of its value "
+                f"{final:.3f} at N = {largest:g}.")
+    else:
+        before = int(np.searchsorted(s, point)) - 1
+        text = (f"{what} stabilises at N = {point:g}: from there on it stays within "
+                f"±{tolerance:g} of its value at the largest N = {largest:g} ({final:.3f}); at "
+                f"N = {s[before]:g} it was {abs(e[before] - final):.3f} away.")
+    if per_group is not None and len(per_group):
+        pg = np.asarray(per_group, dtype=float)
+        n_stable = int(np.isfinite(pg).sum())
+        text += (f" Taken one by one, {n_stable} of {len(pg)} {group_name} stabilise before "
+                 f"N = {largest:g} by the same rule.")
+    return text
 
 
 def protein_conclusion(seq_struct: float, within_seq: float, small_molecule: float | None) -> str:
     """Markdown: sequence–structure alignment against within-sequence (and small-molecule)
     alignment."""
-    text = (f"Mean CKNNA between sequence and structure models: {seq_struct:.3f}; among sequence "
-            f"models: {within_seq:.3f}.")
-    if small_molecule is not None and np.isfinite(small_molecule) and small_molecule > 0:
+    def num(v: float) -> str:
+        return f"{v:.3f}" if v is not None and np.isfinite(v) else "not estimable (too few models)"
+
+    text = (f"Mean CKNNA between sequence and structure models: {num(seq_struct)}; among sequence "
+            f"models: {num(within_seq)}.")
+    if (small_molecule is not None and np.isfinite(small_molecule) and small_molecule > 0
+            and np.isfinite(seq_struct)):
         text += (f" Small-molecule models align at {small_molecule:.3f} on QM9, so proteins "
                  f"align {seq_struct / small_molecule:.1f}× as strongly (paper: about 2×).")
     return text

@@ -17,7 +17,16 @@ eV/Å):
   part of the error that depends on structure;
 * force MAE ``mean over all atoms and components |F_pred − F_DFT|``  (eV/Å).
 
-Predictions are cached under ``data/cache/predictions``. Note: models trained on other
+Predictions are cached under ``data/cache/predictions``. Speed (2-core CPU, 24 structures of
+mptrj-random): torch runs with ONE intra-op thread during prediction (``threads=1``, as the
+embedding extraction does, :func:`~matteralign.models._weights.torch_threads`) — with two
+threads SevenNet took 30–94 s and CHGNet 7–15 s, with one 5.6 s and 1.6 s. CHGNet is batched
+through ``CHGNet.predict_structure``; SevenNet goes through its ASE calculator one structure
+at a time, because batching its graphs (``set_is_batch_data(True)`` + a PyG ``Collater``) was
+slower on this CPU (batch of 8: 8.2 s, of 24: 11.1 s, one at a time: 6.0 s).
+``method="calculator"`` forces the per-structure ASE calculator path for every model; both
+paths give the same energies and forces to 1e-6 eV/atom and eV/Å (float32 rounding;
+``tests/test_analysis_performance.py``). Note: models trained on other
 functionals (r2SCAN) or with other energy corrections are compared with the labels as they
 are; that is part of their measured error.
 """
@@ -81,18 +90,46 @@ def _predict_chgnet(adapter: Any, rows: list) -> tuple[list[float], list[np.ndar
     return energies, forces
 
 
-def predict(name: str, dataset: Any, *, device: str = "cpu", use_cache: bool = True) -> xr.Dataset:
+def _predict_calculator(name: str, rows: list, device: str) -> tuple[list[float], list[np.ndarray]]:
+    calc = calculator(name, device)
+    energies, forces = [], []
+    for _, atoms, _, _ in rows:
+        a = atoms.copy()
+        a.calc = calc
+        energies.append(float(a.get_potential_energy()))
+        forces.append(np.asarray(a.get_forces(), dtype=float))
+    return energies, forces
+
+
+def predict(name: str, dataset: Any, *, device: str = "cpu", use_cache: bool = True,
+            method: str = "auto", threads: int | None = 1) -> xr.Dataset:
     """Energies (eV) and forces (eV/Å) predicted by ``name`` for every sample of ``dataset``.
+
+    Args:
+        name: a registered CHGNet or SevenNet model (random twins included).
+        dataset: samples with ``atoms`` and a DFT ``energy`` label.
+        device: torch device.
+        use_cache: read and write ``data/cache/predictions``.
+        method: ``"auto"`` (CHGNet batched through ``predict_structure``, SevenNet through its
+            ASE calculator) or ``"calculator"`` (the ASE calculator, one structure at a time,
+            for every model).
+        threads: torch intra-op threads while predicting (None: leave torch's setting).
 
     Returns:
         ``xarray.Dataset`` with ``energy (sample)``, ``n_atoms (sample)`` and
         ``forces (atom, xyz)`` with ``atom_sample (atom)`` giving each row's sample id.
         Cost: one energy + force evaluation per structure.
     """
+    from matteralign.models._weights import torch_threads
+
+    if method not in ("auto", "calculator"):
+        raise ValidationError(f"method must be 'auto' or 'calculator'; got {method!r}")
     rows = _atoms_with_labels(dataset)
     ids = [r[0] for r in rows]
     key = {"model": name, "dataset": getattr(dataset, "name", ""),
            "version": getattr(dataset, "version", ""), "ids": ids}
+    if method != "auto":
+        key["method"] = method
 
     def compute() -> xr.Dataset:
         from matteralign import models
@@ -100,16 +137,11 @@ def predict(name: str, dataset: Any, *, device: str = "cpu", use_cache: bool = T
         adapter = models.get(name)
         owners = [sid for sid, atoms, _, _ in rows for _ in range(len(atoms))]
         n_atoms = [len(atoms) for _, atoms, _, _ in rows]
-        if type(adapter).__name__ == "CHGNetAdapter":  # batched: much faster than the calculator
-            energies, forces = _predict_chgnet(adapter, rows)
-        else:
-            calc = calculator(name, device)
-            energies, forces = [], []
-            for _, atoms, _, _ in rows:
-                a = atoms.copy()
-                a.calc = calc
-                energies.append(float(a.get_potential_energy()))
-                forces.append(np.asarray(a.get_forces(), dtype=float))
+        with torch_threads(threads):
+            if method == "auto" and type(adapter).__name__ == "CHGNetAdapter":
+                energies, forces = _predict_chgnet(adapter, rows)
+            else:
+                energies, forces = _predict_calculator(name, rows, device)
         return xr.Dataset(
             {"energy": ("sample", np.array(energies)), "n_atoms": ("sample", np.array(n_atoms)),
              "forces": (("atom", "xyz"), np.concatenate(forces)),
@@ -153,7 +185,7 @@ def refit_residuals(residual: np.ndarray, counts: np.ndarray, *, n_folds: int = 
 
 
 def errors(models: Sequence[str], dataset: Any, *, device: str = "cpu",
-           n_folds: int = 5, ridge: float = 10.0) -> pd.DataFrame:
+           n_folds: int = 5, ridge: float = 10.0, threads: int | None = 1) -> pd.DataFrame:
     """Energy and force errors of each model against the DFT labels of ``dataset``.
 
     Returns:
@@ -168,7 +200,7 @@ def errors(models: Sequence[str], dataset: Any, *, device: str = "cpu",
     counts = _element_counts(rows)
     out = []
     for name in models:
-        pred = predict(name, dataset, device=device)
+        pred = predict(name, dataset, device=device, threads=threads)
         n_atoms = np.asarray(pred["n_atoms"].values, float)
         residual = np.asarray(pred["energy"].values) - e_ref
         e_mae = float(np.mean(np.abs(residual) / n_atoms))
