@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from matteralign.models.base import ModelInfo
 
-__all__ = ["DEFAULT_SEED", "copy_statistics", "random_info", "seeded"]
+__all__ = ["DEFAULT_SEED", "copy_statistics", "random_info", "register_with_twin", "seeded"]
 
 DEFAULT_SEED = 0
 T = TypeVar("T")
@@ -90,3 +91,14 @@ def random_info(info: ModelInfo, seed: int = DEFAULT_SEED, **changes: Any) -> Mo
         base["published_label"] = None
     base.update(extra)
     return dataclasses.replace(info, **base)
+
+
+def register_with_twin(registry: Any, info: ModelInfo, factory: Callable[..., Any], *,
+                       available: Callable[[], Any], seed: int = DEFAULT_SEED) -> None:
+    """Register a pretrained model and its random-weights twin.
+
+    The twin is ``factory(seed=seed)`` under :func:`random_info`'s metadata; both share the
+    availability check (a twin needs the package and checkpoint config as much as the model).
+    """
+    registry.register(info, factory, available=available)
+    registry.register(random_info(info, seed), partial(factory, seed=seed), available=available)

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from matteralign.errors import ValidationError, unknown_name
-from matteralign.models._random import DEFAULT_SEED, copy_statistics, random_info, seeded
-from matteralign.models._weights import torch_threads
+from matteralign.models._random import copy_statistics, random_info, register_with_twin, seeded
+from matteralign.models._weights import availability, torch_threads
 from matteralign.models.base import ModelAdapter, ModelInfo
 
 __all__ = ["CHECKPOINTS", "VACUUM", "CHGNetAdapter", "register", "to_structure"]
@@ -230,9 +230,7 @@ class CHGNetAdapter(ModelAdapter):
 
 
 def _available():
-    import importlib.util
-
-    return True if importlib.util.find_spec("chgnet") else "package 'chgnet' not installed: pip install 'matteralign[models]'"
+    return availability(None, "chgnet", "models")
 
 
 def _factory(name: str, weights: Any = None, seed: int | None = None) -> CHGNetAdapter:
@@ -242,9 +240,4 @@ def _factory(name: str, weights: Any = None, seed: int | None = None) -> CHGNetA
 def register(registry: Any) -> None:
     """Register every CHGNet checkpoint and its random-weights twin."""
     for name in CHECKPOINTS:
-        base = info(name)
-        registry.register(base, partial(_factory, name), available=_available)
-        registry.register(
-            random_info(base, DEFAULT_SEED), partial(_factory, name, seed=DEFAULT_SEED),
-            available=_available,
-        )
+        register_with_twin(registry, info(name), partial(_factory, name), available=_available)

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from matteralign.errors import ValidationError, unknown_name
-from matteralign.models._random import DEFAULT_SEED, copy_statistics, random_info, seeded
-from matteralign.models._weights import torch_threads
+from matteralign.models._random import copy_statistics, random_info, register_with_twin, seeded
+from matteralign.models._weights import availability, torch_threads
 from matteralign.models.base import ModelAdapter, ModelInfo
 
 __all__ = ["CHECKPOINTS", "SevenNetAdapter", "register"]
@@ -248,9 +248,7 @@ class SevenNetAdapter(ModelAdapter):
 
 
 def _available():
-    import importlib.util
-
-    return True if importlib.util.find_spec("sevenn") else "package 'sevenn' not installed: pip install 'matteralign[models]'"
+    return availability(None, "sevenn", "models")
 
 
 def _factory(name: str, weights: Any = None, seed: int | None = None) -> SevenNetAdapter:
@@ -260,9 +258,4 @@ def _factory(name: str, weights: Any = None, seed: int | None = None) -> SevenNe
 def register(registry: Any) -> None:
     """Register every SevenNet checkpoint and its random-weights twin."""
     for name in CHECKPOINTS:
-        base = info(name)
-        registry.register(base, partial(_factory, name), available=_available)
-        registry.register(
-            random_info(base, DEFAULT_SEED), partial(_factory, name, seed=DEFAULT_SEED),
-            available=_available,
-        )
+        register_with_twin(registry, info(name), partial(_factory, name), available=_available)
