@@ -34,6 +34,8 @@ $(STAMP):
 	@$(PY) -m pip install -q $(TORCH) || { echo "ERROR: install step '$(TORCH)' failed" >&2; exit 1; }
 	@echo "==> [install] matteralign[$(EXTRAS)] (editable)"
 	@$(PY) -m pip install -q -e '.[$(EXTRAS)]' || { echo "ERROR: install step 'pip install -e .[$(EXTRAS)]' failed" >&2; exit 1; }
+	@echo "==> [install] rxnfp==0.1.0 --no-deps (RXN-BERT checkpoints; its own pins are stale)"
+	@$(PY) -m pip install -q --no-deps rxnfp==0.1.0 || { echo "ERROR: install step 'pip install --no-deps rxnfp==0.1.0' failed" >&2; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 	@echo "==> [install] done"
