@@ -14,6 +14,10 @@
 * :mod:`~matteralign.analysis.plotting` — heatmaps, trend plots, PNG + SVG output
 * :mod:`~matteralign.analysis.conclusions` — conclusion sentences computed from numbers
 * :mod:`~matteralign.analysis.paths` — repository, figures and cache folders
+* :mod:`~matteralign.analysis.evidence` — intervals over samples and nulls over models for
+  the claims (rank correlation, paired regime differences)
+* :mod:`~matteralign.analysis.claims` — the scoreboard of the study's claims
+  (``figures/CLAIMS.md``)
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import importlib
 from typing import Any
 
 __all__ = ["published", "trees", "grouping", "trends", "compute", "plotting", "conclusions",
-           "paths", "performance", "robustness"]
+           "paths", "performance", "robustness", "evidence", "claims"]
 
 
 def __getattr__(name: str) -> Any:
