@@ -16,7 +16,9 @@ EXTRAS ?= models,dev
 NOTEBOOK ?=
 PARAMS   ?=
 
-.PHONY: help install test lint pytest reproduce benchmark clean-cache datasets
+STORE_SEED ?= 0
+
+.PHONY: help install test lint pytest reproduce benchmark clean-cache datasets embeddings check-store
 
 help:  ## list the entry points
 	@echo "matteralign — make targets:"
@@ -50,7 +52,15 @@ pytest: $(STAMP)  ## the test suite (doctests included)
 
 test: lint pytest  ## install if needed, then ruff and pytest
 
-reproduce: $(STAMP)  ## run every notebook with papermill; figures land in figures/
+check-store: $(STAMP)  ## re-extract 16 random samples of every stored embedding file (seed STORE_SEED)
+	@echo "==> [store] spot-checking the shipped embeddings (16 samples per file, seed $(STORE_SEED))"
+	@$(PY) -m matteralign.store check --n-check 16 --seed $(STORE_SEED)
+
+embeddings: $(STAMP)  ## (re)write the verified embedding store under data/embeddings/store (resumable)
+	@echo "==> [store] writing missing or stale entries of data/embeddings/store/manifest.json"
+	@$(PY) -m matteralign.store build
+
+reproduce: $(STAMP) check-store  ## spot-check the shipped embeddings, run every notebook with papermill; figures land in figures/
 	@echo "==> [reproduce] executing notebooks (figures/ and figures/README.md)"
 	@$(PY) -m matteralign report --run $(if $(NOTEBOOK),--notebook $(NOTEBOOK)) $(PARAMS)
 
@@ -61,5 +71,6 @@ datasets: $(STAMP)  ## regenerate the generated datasets under data/ byte-identi
 	@echo "==> [datasets] regenerating prototypes, perturbed prototypes, NCI organics and peptides"
 	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m matteralign.datasets.generate
 
-clean-cache:  ## drop cached embeddings and metric results
-	rm -rf data/embeddings data/cache
+clean-cache:  ## drop cached embeddings and metric results (the shipped store stays)
+	find data/embeddings -mindepth 1 -maxdepth 1 ! -name store -exec rm -rf {} + 2>/dev/null || true
+	rm -rf data/cache

@@ -46,3 +46,8 @@ def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> Un
     hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
     shown = ", ".join(sorted(known)[:12]) + (" …" if len(known) > 12 else "")
     return UnknownNameError(f"unknown {kind} {name!r}.{hint} Known {kind}s: {shown}")
+
+
+class StoreMismatchError(MatteralignError):
+    """Embeddings in the verified store differ from a fresh extraction (or were made with
+    another model version); the message names the model and the sample."""

@@ -67,6 +67,10 @@ def embed_models(
         layer, pooling, device: as in :func:`matteralign.models.extract`.
         progress: progress bars.
 
+    Embeddings in the verified store (:mod:`matteralign.store`) are used when they cover the
+    requested samples with the same content, model version, layer and pooling; the rest are
+    extracted (and cached).
+
     Returns:
         ``(collection, skipped)``: an ``xarray.Dataset`` with one variable per model that ran
         (None if none did) and ``{model: message}`` for models whose weights or data are
@@ -76,10 +80,15 @@ def embed_models(
 
     ds = load_dataset(dataset, n_samples, seed) if isinstance(dataset, str) else \
         (dataset.subset(n_samples, seed) if n_samples is not None else dataset)
+    from matteralign import store
+
     items, skipped = [], {}
     for name in models:
         try:
-            items.append(registry.extract(name, ds, layer, pooling, device=device,
+            stored = store.lookup(registry.get(name), ds, layer, pooling) if store.enabled() \
+                else None
+            items.append(stored if stored is not None else
+                         registry.extract(name, ds, layer, pooling, device=device,
                                           progress=progress))
         except (MissingWeightsError, MissingDataError) as exc:
             skipped[name] = str(exc)
