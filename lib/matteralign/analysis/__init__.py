@@ -16,6 +16,8 @@
 * :mod:`~matteralign.analysis.paths` — repository, figures and cache folders
 * :mod:`~matteralign.analysis.evidence` — intervals over samples and nulls over models for
   the claims (rank correlation, paired regime differences)
+* :mod:`~matteralign.analysis.sample_size` — CKNNA sweeps over N (fixed k, fixed k/N) and
+  the rank-order and level criteria that set each notebook's default N
 * :mod:`~matteralign.analysis.claims` — the scoreboard of the study's claims
   (``figures/CLAIMS.md``)
 """
@@ -26,7 +28,7 @@ import importlib
 from typing import Any
 
 __all__ = ["published", "trees", "grouping", "trends", "compute", "plotting", "conclusions",
-           "paths", "performance", "robustness", "evidence", "claims"]
+           "paths", "performance", "robustness", "evidence", "claims", "sample_size"]
 
 
 def __getattr__(name: str) -> Any:
