@@ -66,6 +66,74 @@ def test_downloadable_datasets_say_what_to_get_when_absent(tmp_path, monkeypatch
         len(datasets.load("omat24"))
 
 
+def test_absent_download_folder_is_said_not_to_exist_and_where_to_put_the_files(tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("MATTERALIGN_DATA", str(tmp_path))
+    folder = tmp_path / "external" / "omat24"
+    with pytest.raises(MissingDataError) as caught:
+        len(datasets.load("omat24"))
+    message = str(caught.value)
+    assert f"{folder} does not exist" in message and "is empty" not in message
+    assert f"put the files in {folder}" in message and "\n" not in message
+
+
+def test_empty_download_folder_is_said_to_be_empty(tmp_path, monkeypatch):
+    monkeypatch.setenv("MATTERALIGN_DATA", str(tmp_path))
+    (tmp_path / "external" / "salex").mkdir(parents=True)
+    with pytest.raises(MissingDataError, match=r"salex is empty\).*download sAlex"):
+        len(datasets.load("salex"))
+
+
+# ---------------------------------------------------------------- content digests
+
+
+def _water(**changes):
+    from ase.build import molecule
+
+    atoms = molecule("H2O")
+    if "element" in changes:
+        atoms.numbers[0] = 16
+    if "position" in changes:
+        atoms.positions[1, 2] += 1e-4
+    if "cell" in changes:
+        atoms.cell = np.eye(3) * 10.0
+    if "pbc" in changes:
+        atoms.cell = np.eye(3) * 10.0
+        atoms.pbc = [True, True, False]
+    return atoms
+
+
+def test_content_digest_ignores_the_id_and_the_labels():
+    a = Sample("a", atoms=_water(), smiles="O", labels={"energy": -1.0})
+    b = Sample("b", atoms=_water(), smiles="O", labels={"energy": -2.0})
+    assert datasets.base.content_digest(a) == datasets.base.content_digest(b)
+
+
+@pytest.mark.parametrize("change", ["element", "position", "cell", "pbc"])
+def test_content_digest_changes_when_the_structure_changes(change):
+    if change == "pbc":
+        before = Sample("w", atoms=_water(cell=True))
+    else:
+        before = Sample("w", atoms=_water())
+    after = Sample("w", atoms=_water(**{change: True}))
+    assert datasets.base.content_digest(before) != datasets.base.content_digest(after)
+
+
+@pytest.mark.parametrize("field, before, after", [("smiles", "CCO", "OCC"),
+                                                  ("sequence", "ACDEF", "ACDEG")])
+def test_content_digest_changes_when_the_smiles_or_sequence_changes(field, before, after):
+    digest = datasets.base.content_digest
+    assert digest(Sample("s", **{field: before})) != digest(Sample("s", **{field: after}))
+
+
+def test_content_digest_ignores_float_noise_far_below_the_hashed_precision():
+    noisy = _water()
+    noisy.positions[0, 0] += 1e-13  # last-bit differences of a computed geometry
+    noisy.positions[noisy.positions == 0.0] = -0.0
+    digest = datasets.base.content_digest
+    assert digest(Sample("w", atoms=noisy)) == digest(Sample("w", atoms=_water()))
+
+
 # ---------------------------------------------------------------- subsets
 
 

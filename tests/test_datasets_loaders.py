@@ -10,7 +10,7 @@ from ase.build import bulk, molecule
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from matteralign import datasets
-from matteralign.errors import CorruptFileError, MissingDataError
+from matteralign.errors import CorruptFileError, MissingDataError, ValidationError
 
 
 def _labelled(atoms, energy):
@@ -153,6 +153,57 @@ def test_folder_of_cif_extxyz_and_poscar_files(tmp_path):
     assert ds.ids == ["mine:NaCl", "mine:Si", "mine:traj:0", "mine:traj:1"]
     assert ds[3].labels["energy"] == -3.1 and ds[3].labels["forces"].shape == (1, 3)
     assert ds[1].atoms.get_chemical_formula() == "Si2"
+
+
+def test_ids_stored_in_the_files_are_used(tmp_path):
+    from ase.io import write
+
+    frames = [bulk("Cu"), bulk("Si"), bulk("NaCl", "rocksalt", a=5.6)]
+    frames[0].info["id"] = "mp-30"
+    frames[1].info["id"] = "mp-149"  # the third frame stores none
+    write(tmp_path / "traj.extxyz", frames)
+    assert datasets.from_folder(tmp_path, name="mine").ids == ["mine:mp-30", "mine:mp-149",
+                                                              "mine:traj:2"]
+
+
+def test_duplicate_ids_stored_in_the_files_are_a_clear_error_naming_both_frames(tmp_path):
+    from ase.io import write
+
+    for name in ("a", "b"):
+        atoms = bulk("Cu")
+        atoms.info["id"] = "mp-30"
+        write(tmp_path / f"{name}.extxyz", atoms)
+    with pytest.raises(ValidationError, match=r"'mine:mp-30' occurs twice \(.*a\.extxyz frame 0 "
+                                              r"and .*b\.extxyz frame 0\)"):
+        len(datasets.from_folder(tmp_path, name="mine"))
+
+
+def test_single_multi_frame_file_loads_through_file_prefix(tmp_path):
+    from ase.io import write
+
+    path = tmp_path / "traj.extxyz"
+    write(path, [_labelled(bulk("Cu"), -3.0), _labelled(bulk("Cu"), -3.1)])
+    ds = datasets.load(f"file:{path}")
+    assert ds.name == "traj" and ds.ids == ["traj:0", "traj:1"]
+    assert ds[1].labels["energy"] == -3.1
+
+
+@pytest.mark.parametrize("filename, fmt", [("NaCl.cif", "cif"), ("POSCAR", "vasp"),
+                                           ("NaCl.vasp", "vasp"), ("NaCl.xyz", "extxyz")])
+def test_single_structure_file_of_each_format_loads_through_file_prefix(tmp_path, filename, fmt):
+    from ase.io import write
+
+    write(tmp_path / filename, bulk("NaCl", "rocksalt", a=5.6), format=fmt)
+    ds = datasets.load(f"file:{tmp_path / filename}")
+    assert len(ds) == 1 and ds[0].atoms.get_chemical_formula() == "ClNa"
+    np.testing.assert_allclose(ds[0].atoms.cell.volume, 5.6**3 / 4, rtol=1e-5)
+
+
+def test_file_of_no_known_kind_names_the_kinds_that_load(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not data")
+    with pytest.raises(ValidationError, match=r"no loader for .*notes\.txt: use a structure file"):
+        datasets.load(f"file:{path}")
 
 
 def test_unreadable_structure_file_is_named(tmp_path):

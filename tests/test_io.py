@@ -76,3 +76,27 @@ def test_corrupt_file_gives_one_clear_error(tmp_path):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(MissingDataError, match="nope.nc"):
         io.load(tmp_path / "nope.nc")
+
+
+@pytest.fixture
+def umask():
+    """Set the process umask for one test, restoring the previous one afterwards."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield os.umask
+    os.umask(previous)
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_saved_files_get_the_mode_the_umask_allows(tmp_path, umask, mask, mode):
+    umask(mask)
+    path = io.save(_emb(), tmp_path / "e.nc")
+    assert path.stat().st_mode & 0o777 == mode
+
+
+def test_files_written_through_atomic_path_are_readable_by_others_under_umask_022(tmp_path, umask):
+    umask(0o022)
+    target = tmp_path / "figure.svg"
+    with io.atomic_path(target) as tmp:
+        tmp.write_text("<svg/>")
+    assert target.stat().st_mode & 0o777 == 0o644

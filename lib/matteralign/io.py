@@ -9,7 +9,9 @@
   round-trips.
 * :func:`load` raises :class:`~matteralign.errors.CorruptFileError` naming the file when it
   is not a readable netCDF file.
-* :func:`atomic_path` is the same temporary-then-rename guarantee for any writer.
+* :func:`atomic_path` is the same temporary-then-rename guarantee for any writer (figures,
+  tables, caches). Files written this way get the usual mode ``0o666 & ~umask``
+  (``-rw-r--r--`` under the common umask 022), not the temporary file's 0600.
 
 Examples
 --------
@@ -30,6 +32,7 @@ import contextlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -90,12 +93,31 @@ def decode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it (``/proc``);
+    elsewhere set and restored under a lock."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``.
 
     On any exception the temporary file is removed and ``path`` is left untouched (an older
-    complete version, if any, survives).
+    complete version, if any, survives). The file gets the mode a plain ``open(path, "w")``
+    would give it, ``0o666 & ~umask`` (``mkstemp``'s own 0600 would hide figures and caches
+    from everyone else).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +126,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_umask())  # the writer may have replaced the file
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

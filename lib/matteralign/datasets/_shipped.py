@@ -137,10 +137,12 @@ def _external(name: str, what: str, url: str, loader_name: str):
         from matteralign.errors import MissingDataError
 
         folder = data_dir() / "external" / name
-        if not folder.exists() or not any(folder.iterdir()):
+        if not folder.is_dir() or not any(folder.iterdir()):
+            state = "is empty" if folder.is_dir() else "does not exist"
             raise MissingDataError(
-                f"{folder} is empty: download {what} from {url} and put the files there "
-                f"(or load them directly with matteralign.datasets.{loader_name}(path))")
+                f"dataset {name!r} is not on this machine ({folder} {state}): download {what} "
+                f"from {url} and put the files in {folder} (or load them from where they are "
+                f"with matteralign.datasets.{loader_name}(path))")
         return list(getattr(loaders, loader_name)(folder, name=name))
 
     return loader

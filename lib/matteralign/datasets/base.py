@@ -12,6 +12,7 @@ a 5000 sample are the 1000 sample.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 
 from matteralign.errors import ValidationError
 
-__all__ = ["Sample", "DatasetInfo", "Dataset", "LazySamples", "in_vacuum_box"]
+__all__ = ["Sample", "DatasetInfo", "Dataset", "LazySamples", "in_vacuum_box", "content_digest"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,50 @@ class Sample:
         if value is None:
             raise ValidationError(f"sample {self.id!r} has no {representation!r} representation")
         return value
+
+
+_DECIMALS = 8  # positions and cell are hashed rounded to 1e-8 Å
+
+
+def content_digest(sample: Sample) -> str:
+    """SHA-1 (hex) of a sample's content as models read it, not of its id or labels.
+
+    Covers, each tagged with its length: for ``atoms`` the atomic numbers (int64), the
+    positions and the cell (float64 rounded to 1e-8 Å, ``-0.0`` folded into ``0.0``, so
+    last-bit noise of a computed geometry rarely matters; coordinates read from a file are
+    the same bytes everywhere) and pbc; the ``smiles`` string; the ``sequence``. Editing
+    any of these (one element, one coordinate, the cell) changes the digest. Cost O(atoms),
+    about 30 µs for a small molecule (4 s for all 130,831 QM9 molecules, whose samples take
+    11 s to build, on a busy 2-core machine).
+
+    >>> from ase.build import molecule
+    >>> water = Sample("w", atoms=molecule("H2O"))
+    >>> content_digest(water) == content_digest(Sample("other id", atoms=molecule("H2O")))
+    True
+    >>> moved = molecule("H2O"); moved.positions[0, 0] += 0.01
+    >>> content_digest(water) == content_digest(Sample("w", atoms=moved))
+    False
+    """
+    h = hashlib.sha1()
+    atoms = sample.atoms
+    if atoms is not None:
+        numbers = np.asarray(atoms.numbers)
+        n = len(numbers)
+        geometry = np.empty((n + 3, 3), dtype="<f8")  # positions, then the cell rows
+        geometry[:n] = atoms.positions
+        geometry[n:] = np.asarray(atoms.cell)
+        np.round(geometry, _DECIMALS, out=geometry)
+        geometry += 0.0
+        h.update(b"atoms:%d;" % n)
+        h.update(numbers.astype("<i8").tobytes())
+        h.update(geometry.tobytes())
+        h.update(np.asarray(atoms.pbc, dtype=np.uint8).tobytes())
+    for tag, text in ((b"smiles", sample.smiles), (b"sequence", sample.sequence)):
+        if text is not None:
+            raw = text.encode()
+            h.update(b"%s:%d;" % (tag, len(raw)))
+            h.update(raw)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ loader                      format
                             needs ``lmdb`` (``pip install matteralign[data]``)
 :func:`from_mptrj_json`     MPtrj ``MPtrj_2022.9_full.json``: {mp_id: {frame_id: {...}}}
 :func:`from_alexandria_json`  Alexandria ``alexandria_*.json(.bz2)``: ComputedStructureEntries
-:func:`from_folder`         folder of CIF / extxyz / xyz / POSCAR / vasp files
+:func:`from_folder`         folder of CIF / extxyz / xyz / POSCAR / vasp files, or one
 :func:`from_smiles_csv`     CSV with a SMILES column (and optional id column)
 :func:`from_fasta`          FASTA protein sequences
 :func:`from_pdb_folder`     folder of PDB / mmCIF protein structures
@@ -305,64 +305,101 @@ def from_alexandria_json(path: str | os.PathLike, name: str = "alexandria") -> D
 # ---------------------------------------------------------------- folders of structure files
 
 
+def _is_structure_file(f: Path) -> bool:
+    return f.is_file() and (f.suffix.lower() in STRUCTURE_SUFFIXES or f.name in _STRUCTURE_NAMES
+                            or f.name.endswith(".xyz.xz") or f.name.endswith(".extxyz.gz"))
+
+
 def _structure_files(folder: Path) -> list[Path]:
-    return sorted(f for f in folder.iterdir() if f.is_file() and (
-        f.suffix.lower() in STRUCTURE_SUFFIXES or f.name in _STRUCTURE_NAMES
-        or f.name.endswith(".xyz.xz") or f.name.endswith(".extxyz.gz")))
+    return sorted(f for f in folder.iterdir() if _is_structure_file(f))
+
+
+def _read_frames(f: Path) -> list:
+    """Every frame of one structure file (CorruptFileError naming it when unreadable)."""
+    from ase.io import read
+
+    try:
+        if f.name.endswith(".xz") or f.name.endswith(".gz"):
+            from matteralign.datasets._store import read_structures
+
+            frames = read_structures(f)
+        else:
+            fmt = "vasp" if (f.name in _STRUCTURE_NAMES or f.suffix.lower()
+                             in (".vasp", ".poscar")) else None
+            frames = read(str(f), index=":", format=fmt)
+    except CorruptFileError:
+        raise
+    except Exception as exc:
+        raise CorruptFileError(f"{f} cannot be read as a structure file "
+                               f"({type(exc).__name__}: {exc})") from exc
+    if not frames or any(len(a) == 0 for a in frames):
+        raise CorruptFileError(f"{f} holds no atoms: expected a structure file")
+    return frames
+
+
+def _frame_labels(atoms) -> dict:
+    labels = {}
+    if atoms.calc is not None:
+        res = atoms.calc.results
+        labels = _dft_labels(res.get("energy"), res.get("forces"), res.get("stress"), len(atoms))
+        atoms.calc = None
+    elif "energy" in atoms.info:
+        labels = _dft_labels(atoms.info["energy"], atoms.arrays.get("forces"),
+                             atoms.info.get("stress"), len(atoms))
+    return labels
+
+
+def _structure_samples(files: list[Path], prefix: str, single_file: bool) -> list[Sample]:
+    out: list[Sample] = []
+    where: dict[str, str] = {}  # id -> "file frame k", to name both places of a duplicate
+    for f in files:
+        stem = f.name.split(".")[0] if f.name not in _STRUCTURE_NAMES else f.name
+        frames = _read_frames(f)
+        for k, atoms in enumerate(frames):
+            own = atoms.info.get("id")
+            if own is not None and str(own).strip():
+                sid = f"{prefix}:{str(own).strip()}"
+            elif single_file:
+                sid = f"{prefix}:{k}"
+            else:
+                sid = f"{prefix}:{stem}" if len(frames) == 1 else f"{prefix}:{stem}:{k}"
+            here = f"{f} frame {k}"
+            if sid in where:
+                raise ValidationError(f"sample id {sid!r} occurs twice ({where[sid]} and {here}): "
+                                      "ids stored in the files (atoms.info['id']) must be unique")
+            where[sid] = here
+            out.append(Sample(id=sid, atoms=atoms, labels=_frame_labels(atoms)))
+    return out
 
 
 def from_folder(path: str | os.PathLike, name: str | None = None,
                 domain: str = "materials") -> Dataset:
     """Every CIF / extxyz / xyz / POSCAR / ``.vasp`` file in a folder (not recursive),
-    in sorted file-name order.
+    in sorted file-name order; or one such file.
 
-    Ids: ``<name>:<file stem>`` for one-structure files and ``<name>:<file stem>:<frame>``
-    for multi-frame files. Energies, forces and stresses stored in the files become labels.
+    Ids: the id stored with a frame (extxyz ``id=...``, i.e. ``atoms.info["id"]``) as
+    ``<name>:<stored id>`` where there is one (they must be unique: a repeated one raises
+    ValidationError naming both frames); otherwise, in a folder, ``<name>:<file stem>`` for
+    one-structure files and ``<name>:<file stem>:<frame>`` for multi-frame files, and for a
+    single file ``<name>:<frame>``. ``name`` defaults to the folder's name or the file's
+    stem. Energies, forces and stresses stored in the files become labels.
     """
-    folder = _require(path, "a folder of CIF / extxyz / POSCAR files", folder=True)
-    prefix = name or folder.name
+    root = _require(path, "a folder of CIF / extxyz / POSCAR files, or one such file")
+    if root.is_file() and not _is_structure_file(root):
+        raise ValidationError(f"{root} is not a structure file: expected "
+                              f"{', '.join(STRUCTURE_SUFFIXES)} or POSCAR, or a folder of them")
+    single = root.is_file()
+    prefix = name or (root.name.split(".")[0] if single and root.name not in _STRUCTURE_NAMES
+                      else root.name)
 
     def rows() -> list[Sample]:
-        from ase.io import read
-
-        files = _structure_files(folder)
+        files = [root] if single else _structure_files(root)
         if not files:
-            raise MissingDataError(f"{folder} holds no structure files (expected "
+            raise MissingDataError(f"{root} holds no structure files (expected "
                                    f"{', '.join(STRUCTURE_SUFFIXES)} or POSCAR)")
-        out = []
-        for f in files:
-            stem = f.name.split(".")[0] if f.name not in _STRUCTURE_NAMES else f.name
-            try:
-                if f.name.endswith(".xz") or f.name.endswith(".gz"):
-                    from matteralign.datasets._store import read_structures
+        return _structure_samples(files, prefix, single)
 
-                    frames = read_structures(f)
-                else:
-                    fmt = "vasp" if (f.name in _STRUCTURE_NAMES or f.suffix.lower()
-                                     in (".vasp", ".poscar")) else None
-                    frames = read(str(f), index=":", format=fmt)
-            except CorruptFileError:
-                raise
-            except Exception as exc:
-                raise CorruptFileError(f"{f} cannot be read as a structure file "
-                                       f"({type(exc).__name__}: {exc})") from exc
-            if not frames or any(len(a) == 0 for a in frames):
-                raise CorruptFileError(f"{f} holds no atoms: expected a structure file")
-            for k, atoms in enumerate(frames):
-                labels = {}
-                if atoms.calc is not None:
-                    res = atoms.calc.results
-                    labels = _dft_labels(res.get("energy"), res.get("forces"), res.get("stress"),
-                                         len(atoms))
-                    atoms.calc = None
-                elif "energy" in atoms.info:
-                    labels = _dft_labels(atoms.info["energy"], atoms.arrays.get("forces"),
-                                         atoms.info.get("stress"), len(atoms))
-                sid = f"{prefix}:{stem}" if len(frames) == 1 else f"{prefix}:{stem}:{k}"
-                out.append(Sample(id=sid, atoms=atoms, labels=labels))
-        return out
-
-    return Dataset(_info(prefix, domain, folder, ("atoms",)), rows)
+    return Dataset(_info(prefix, domain, root, ("atoms",)), rows)
 
 
 # ---------------------------------------------------------------- SMILES, sequences, proteins
@@ -528,13 +565,15 @@ _SUFFIX_LOADERS: list[tuple[Callable[[Path], bool], Callable[..., Dataset]]] = [
     (lambda p: p.suffix == ".db", from_ase_db),
     (lambda p: p.suffix.lower() in (".fasta", ".fa", ".faa"), from_fasta),
     (lambda p: p.suffix.lower() == ".csv", from_smiles_csv),
+    (_is_structure_file, from_folder),
 ]
 
 
 def from_path(path: str | os.PathLike, **kwargs) -> Dataset:
     """Pick a loader from the path: a folder of ``.aselmdb`` / PDB / structure files, an
-    ``.aselmdb``, an ASE ``.db``, a FASTA or SMILES CSV file, an MPtrj or Alexandria JSON
-    (told apart by their top-level keys), or a single structure file's folder.
+    ``.aselmdb``, an ASE ``.db``, a FASTA or SMILES CSV file, one structure file (CIF,
+    extxyz, xyz, POSCAR, ``.vasp``; :func:`from_folder`), or an MPtrj or Alexandria JSON
+    (told apart by their top-level keys).
     """
     p = _require(path, "a dataset file or folder")
     for test, loader in _SUFFIX_LOADERS:
@@ -548,5 +587,6 @@ def from_path(path: str | os.PathLike, **kwargs) -> Dataset:
         if re.match(r'\s*\{\s*"mp-', head):
             return from_mptrj_json(p, **kwargs)
         return from_ase_db(p, **kwargs)
-    raise ValidationError(f"no loader for {p}: use a folder of structure files, .aselmdb, .db, "
-                          ".json (MPtrj/Alexandria/ASE), .csv (SMILES), .fasta, or PDB files")
+    raise ValidationError(f"no loader for {p}: use a structure file ({', '.join(STRUCTURE_SUFFIXES)}, "
+                          "POSCAR) or a folder of them, .aselmdb, .db, .json (MPtrj/Alexandria/ASE), "
+                          ".csv (SMILES), .fasta, or a folder of PDB files")
