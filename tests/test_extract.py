@@ -1,6 +1,7 @@
 """The extraction pipeline: cache keys, resumption, corrupt chunks, Dask, and `matteralign
 embed` (issue "The model zoo")."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from matteralign.cli import main
 from matteralign.datasets.base import Dataset, DatasetInfo, Sample
 from matteralign.errors import CorruptFileError, ValidationError
 from matteralign.models import ModelAdapter, ModelInfo, extract, extract_many, registry
-from matteralign.models.extract import FINAL, CacheWarning, cache_path
+from matteralign.models.extract import FINAL, CacheWarning, cache_path, samples_digest
 
 MOLECULES = ["H2O", "CH4", "NH3", "C2H6", "CH3OH", "HCN", "CO2"]
 
@@ -69,15 +70,16 @@ def test_cached_result_equals_direct_embedding(mols, tmp_path):
 
 
 @pytest.mark.parametrize("change", ["model", "dataset", "layer", "pooling", "model_version",
-                                    "dataset_version", "subset"])
+                                    "dataset_version", "subset", "content"])
 def test_cache_key_changes_with_every_ingredient(change):
     base = dict(cache_dir="c", model="m", dataset="d", layer="last", pooling="mean",
-                model_version="1", dataset_version="1", ids=["a", "b", "c"])
+                model_version="1", dataset_version="1", ids=["a", "b", "c"], content="0123456789")
     other = dict(base)
     other[change if change != "subset" else "ids"] = {"model": "m2", "dataset": "d2", "layer": "l0",
                                                       "pooling": "max", "model_version": "2",
                                                       "dataset_version": "2",
-                                                      "subset": ["a", "c", "b"]}[change]
+                                                      "subset": ["a", "c", "b"],
+                                                      "content": "abcdef0123"}[change]
     assert cache_path(**base) != cache_path(**other)
 
 
@@ -137,7 +139,8 @@ def test_temporary_files_of_dead_processes_are_removed(mols, tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     m = Counting()
-    folder = cache_path(tmp_path, "counting", "mols", "b", "mean", m.version, "2", mols.ids)
+    folder = cache_path(tmp_path, "counting", "mols", "b", "mean", m.version, "2", mols.ids,
+                        content=samples_digest(list(mols)))
     folder.mkdir(parents=True)
     stale = folder / f".chunk-00000.nc.abc.tmp-{int(dead.stdout)}"
     live = folder / f".chunk-00001.nc.abc.tmp-{os.getpid()}"
@@ -196,8 +199,9 @@ def test_dask_cluster_gives_identical_results_and_loads_each_model_once_per_work
         by_address = extract("soap", ds, cache_dir=tmp_path / "three", chunk_size=3,
                              scheduler=cluster.scheduler_address, progress=False)
         loads = client.run(lambda: dict(__import__("matteralign.models.extract", fromlist=["x"]).WORKER_LOADS))
-    np.testing.assert_array_equal(single.values, parallel.values)
-    np.testing.assert_array_equal(single.values, by_address.values)
+    # other processes and batches: SOAP floats equal up to summation order (rtol 1e-6)
+    np.testing.assert_allclose(single.values, parallel.values, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(single.values, by_address.values, rtol=1e-6, atol=1e-9)
     assert single["sample"].values.tolist() == parallel["sample"].values.tolist()
     per_worker = [sum(v.values()) for v in loads.values()]
     assert sum(per_worker) >= 1 and max(per_worker) == 1  # 7 + 5 chunks, one load per worker
@@ -214,6 +218,109 @@ def test_user_model_runs_on_threaded_workers(mols, tmp_path):
     finally:
         registry.unregister("user-ones")
     np.testing.assert_array_equal(emb.values, np.ones((len(mols), 3)))
+
+
+# --------------------------------------------------------------------------- content in the key
+AU = 79 - 1  # column of gold in the composition vector
+
+
+def _crystals(folder, symbols=None):
+    """Write NaCl and Si to ``folder/crystals.extxyz`` (every atom replaced by ``symbols``)."""
+    from ase.io import write
+
+    structures = [bulk("NaCl", "rocksalt", a=5.6), bulk("Si")]
+    for atoms in structures:
+        if symbols:
+            atoms.set_chemical_symbols([symbols] * len(atoms))
+    folder.mkdir(parents=True, exist_ok=True)
+    write(folder / "crystals.extxyz", structures)
+    return folder
+
+
+def test_editing_a_file_in_place_recomputes_its_embeddings(tmp_path):
+    data = _crystals(tmp_path / "crystals")
+    before = extract("composition", f"file:{data}", cache_dir=tmp_path / "cache", progress=False)
+    _crystals(data, symbols="Au")  # same folder, same file name, same ids
+    after = extract("composition", f"file:{data}", cache_dir=tmp_path / "cache", progress=False)
+    assert after["sample"].values.tolist() == before["sample"].values.tolist()
+    np.testing.assert_allclose(before.values[:, AU], 0.0)
+    np.testing.assert_allclose(after.values[:, AU], 1.0)
+
+
+def test_another_folder_with_the_same_file_names_gets_its_own_embeddings(tmp_path):
+    salt = extract("composition", f"file:{_crystals(tmp_path / 'a' / 'data')}",
+                   cache_dir=tmp_path / "cache", progress=False)
+    gold = extract("composition", f"file:{_crystals(tmp_path / 'b' / 'data', 'Au')}",
+                   cache_dir=tmp_path / "cache", progress=False)
+    assert salt["sample"].values.tolist() == gold["sample"].values.tolist()
+    np.testing.assert_allclose(gold.values[:, AU], 1.0)
+    assert len(list((tmp_path / "cache").rglob(FINAL))) == 2
+
+
+def test_files_read_again_unchanged_reuse_the_cache(tmp_path):
+    data = _crystals(tmp_path / "crystals")
+    m = Counting()
+    first = extract(m, datasets_pkg.from_folder(data), cache_dir=tmp_path / "cache", progress=False)
+    again = extract(m, datasets_pkg.from_folder(data), cache_dir=tmp_path / "cache", progress=False)
+    assert m.calls == 2  # one per structure, all in the first call
+    xr.testing.assert_identical(first, again)
+
+
+def test_chunk_computed_from_other_content_is_recomputed(mols, tmp_path):
+    m = Counting(fail_after=4)
+    with pytest.raises(KeyboardInterrupt):
+        extract(m, mols, cache_dir=tmp_path, chunk_size=2, batch_size=1, progress=False)
+    chunk = next((tmp_path / "mols" / "counting").iterdir()) / "chunk-00000.nc"
+    stale = io.load(chunk)
+    stale.attrs["content_digest"] = "0123456789"  # as if written from other structures
+    io.save(stale, chunk)
+    m.fail_after, m.calls = None, 0
+    with pytest.warns(CacheWarning, match="chunk-00000.nc was computed from other sample content"):
+        emb = extract(m, mols, cache_dir=tmp_path, chunk_size=2, batch_size=1, progress=False)
+    assert m.calls == len(mols) - 2  # only chunk 1 was kept
+    np.testing.assert_array_equal(emb.values, Counting().embed(mols, progress=False).values)
+
+
+def test_result_records_the_content_digest_its_cache_folder_is_named_by(mols, tmp_path):
+    emb = extract("composition", mols, cache_dir=tmp_path, progress=False)
+    assert emb.attrs["content_digest"] == samples_digest(list(mols))
+    folder = cache_path(tmp_path, "composition", "mols", emb.attrs["layer"], "mean",
+                        emb.attrs["model_version"], "2", mols.ids, content=emb.attrs["content_digest"])
+    assert (folder / FINAL).is_file()
+
+
+def test_cache_warning_says_in_one_line_that_the_file_was_discarded_and_is_recomputed(mols,
+                                                                                      tmp_path):
+    extract(Counting(), mols, cache_dir=tmp_path, progress=False)
+    final = next(tmp_path.rglob(FINAL))
+    final.write_bytes(b"garbage")
+    with pytest.warns(CacheWarning) as record:
+        extract(Counting(), mols, cache_dir=tmp_path, progress=False)
+    message = str(record[0].message)
+    assert message.startswith(f"cached {final} is unreadable (")
+    assert message.endswith(": discarded, recomputing it")
+    assert "delete it" not in message and "\n" not in message
+
+
+def test_progress_bar_moves_after_every_batch(mols, tmp_path, monkeypatch):
+    steps = []
+
+    class Bar:
+        def update(self, n):
+            steps.append(n)
+
+        def close(self):
+            pass
+
+    pipeline = importlib.import_module("matteralign.models.extract")
+    monkeypatch.setattr(pipeline, "_progress", lambda total, desc, enabled: Bar())
+    extract(Counting(), mols, cache_dir=tmp_path, batch_size=2, progress=True)  # one chunk of 7
+    assert [n for n in steps if n] == [2, 2, 2, 1]
+
+
+def test_batch_size_must_be_positive(mols, tmp_path):
+    with pytest.raises(ValidationError, match="batch_size must be positive; got -1"):
+        extract(Counting(), mols, cache_dir=tmp_path, batch_size=-1, progress=False)
 
 
 # --------------------------------------------------------------------------- CLI

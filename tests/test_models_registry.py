@@ -1,6 +1,7 @@
 """The model registry, the adapter interface (layers, pooling, validation, per-atom output)
 and `matteralign models` (issue "The model zoo")."""
 
+import dataclasses
 import json
 import sys
 import textwrap
@@ -102,12 +103,137 @@ def test_availability_check_that_crashes_is_reported_not_raised(scratch_names):
 
 
 # --------------------------------------------------------------------------- registration
-def test_registering_a_name_twice_needs_replace(scratch_names):
+def test_registering_a_different_model_under_a_taken_name_needs_replace(scratch_names):
     registry.register(NAtoms().info, NAtoms)
     scratch_names.append("user-z")
+    changed = dataclasses.replace(NAtoms().info, family="other")
+    with pytest.raises(ValidationError, match="already registered with a different definition"):
+        registry.register(changed, NAtoms)
+    registry.register(changed, NAtoms, replace=True)
+    assert models.info("user-z").family == "other"
+
+
+# The same cell run twice in a notebook: a new but identical function and class each time.
+_CELL = """
+import numpy as np
+from matteralign.models import ModelAdapter, ModelInfo
+
+def features(atoms):
+    return np.ones((len(atoms), SCALE))
+
+class Counted(ModelAdapter):
+    def __init__(self):
+        super().__init__()
+        self.info = ModelInfo(name="user-cell-class", modality="descriptor", family="user",
+                              architecture="toy", version="1")
+
+    def atom_features(self, samples, layer="last", device="cpu"):
+        return [np.ones((len(s.atoms), SCALE)) for s in samples]
+"""
+
+
+def _run_cell(scale=1):
+    namespace = {"SCALE": scale}
+    exec(compile(_CELL.replace("SCALE", str(scale)), "<cell 3>", "exec"), namespace)
+    return namespace
+
+
+def test_rerunning_a_register_callable_cell_is_a_no_op(scratch_names):
+    models.register_callable("user-cell", _run_cell()["features"], family="demo")
+    scratch_names.append("user-cell")
+    models.register_callable("user-cell", _run_cell()["features"], family="demo")
+    assert models.info("user-cell").family == "demo"
+
+
+def test_register_callable_with_a_changed_function_still_needs_replace(scratch_names):
+    models.register_callable("user-cell", _run_cell(1)["features"], family="demo")
+    scratch_names.append("user-cell")
     with pytest.raises(ValidationError, match="already registered"):
-        registry.register(NAtoms().info, NAtoms)
-    registry.register(NAtoms().info, NAtoms, replace=True)
+        models.register_callable("user-cell", _run_cell(2)["features"], family="demo")
+
+
+def test_register_callable_with_changed_metadata_still_needs_replace(scratch_names):
+    models.register_callable("user-cell", _run_cell()["features"], family="demo")
+    scratch_names.append("user-cell")
+    with pytest.raises(ValidationError, match="already registered"):
+        models.register_callable("user-cell", _run_cell()["features"], family="other")
+
+
+def test_rerunning_a_cell_that_registers_a_class_is_a_no_op(scratch_names):
+    first = _run_cell()["Counted"]
+    registry.register(first().info, first)
+    scratch_names.append("user-cell-class")
+    again = _run_cell()["Counted"]
+    registry.register(again().info, again)
+    assert registry.entry("user-cell-class").factory is first
+
+
+_DATASET_CELL = """
+from ase.build import molecule
+from matteralign.datasets import DatasetInfo, Sample, register
+
+def loader():
+    return [Sample(id=f"cell:{name}", atoms=molecule(name)) for name in NAMES]
+
+register(DatasetInfo("user-cell-data", "molecules", shipped=False, version="1"), loader)
+"""
+
+
+def _run_dataset_cell(names=("H2O", "CH4")):
+    exec(compile(_DATASET_CELL.replace("NAMES", repr(names)), "<cell 4>", "exec"), {})
+
+
+@pytest.fixture
+def dataset_cell():
+    from matteralign import datasets
+
+    yield datasets
+    if "user-cell-data" in datasets.names():
+        datasets.unregister("user-cell-data")
+
+
+def test_rerunning_a_dataset_registration_cell_is_a_no_op(dataset_cell):
+    _run_dataset_cell()
+    _run_dataset_cell()
+    assert dataset_cell.load("user-cell-data").ids == ["cell:H2O", "cell:CH4"]
+
+
+def test_registering_a_different_dataset_under_a_taken_name_still_errors(dataset_cell):
+    _run_dataset_cell()
+    with pytest.raises(ValidationError, match="already registered with a different definition"):
+        _run_dataset_cell(("NH3",))
+
+
+def test_per_atom_callable_with_the_wrong_number_of_rows_names_the_sample(scratch_names,
+                                                                          water_methane):
+    models.register_callable("user-rows", lambda atoms: np.ones((2, 3)))
+    scratch_names.append("user-rows")
+    with pytest.raises(ValidationError, match=r"shape \(2, 3\) for sample 'water', which has 3 "
+                                              r"atoms.*one row per atom"):
+        models.get("user-rows").embed(water_methane, progress=False)
+
+
+def test_per_structure_callable_returning_several_rows_names_the_sample(scratch_names,
+                                                                        water_methane):
+    models.register_callable("user-rows", lambda atoms: np.ones((len(atoms), 3)), per_atom=False)
+    scratch_names.append("user-rows")
+    with pytest.raises(ValidationError, match=r"for sample 'water'; with per_atom=False"):
+        models.get("user-rows").embed(water_methane, progress=False)
+
+
+def test_exception_inside_a_user_function_names_the_model_and_sample(scratch_names,
+                                                                     water_methane):
+    def picky(atoms):
+        if len(atoms) > 3:
+            raise KeyError("no parameters for carbon")
+        return np.ones((len(atoms), 1))
+
+    models.register_callable("user-picky", picky)
+    scratch_names.append("user-picky")
+    with pytest.raises(ValidationError, match=r"model 'user-picky' failed on sample 'methane': "
+                                              r"KeyError: 'no parameters for carbon'") as exc:
+        models.get("user-picky").embed(water_methane, progress=False)
+    assert "\n" not in str(exc.value)
 
 
 def test_user_class_appears_in_listing_and_cli(scratch_names, capsys):

@@ -11,7 +11,12 @@ through a ``register(subparsers)`` function):
 
 Bad arguments and unknown subcommands print a single ``matteralign: error: ...`` line and
 exit with status 2; errors raised by the library (unknown model, missing weights, bad data)
-print one line and exit with status 1.
+print one line and exit with status 1. Every flag and output path is checked before any
+work starts. Warnings (a failing plugin, a discarded cache file) are one
+``matteralign: warning: ...`` line each.
+
+Models and datasets of installed plugins (entry points in the group
+``matteralign.plugins``, see :mod:`matteralign.plugins`) are loaded when the CLI starts.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 from collections.abc import Sequence
 
 from matteralign._version import __version__
@@ -47,13 +53,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    text = " ".join(str(message).split())
+    print(f"matteralign: warning: {text}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from matteralign import plugins
+
     try:
+        plugins.load()
         return int(args.func(args) or 0)
     except MatteralignError as exc:
         print(f"matteralign {args.command}: error: {exc}", file=sys.stderr)

@@ -143,7 +143,7 @@ def validate_embeddings(da: xr.DataArray) -> xr.DataArray:
         if not finite.all():
             row = int(np.argmin(finite.all(axis=1)))
             col = int(np.argmin(finite[row]))
-            sid = da[SAMPLE].values[row] if SAMPLE in da.coords else row
+            sid = str(da[SAMPLE].values[row]) if SAMPLE in da.coords else row
             kind = "NaN" if np.isnan(values[row, col]) else "infinite"
             n_bad = int((~finite.all(axis=1)).sum())
             raise ValidationError(
@@ -156,7 +156,7 @@ def validate_embeddings(da: xr.DataArray) -> xr.DataArray:
         if (counts > 1).any():
             dup = uniq[counts > 1]
             raise ValidationError(
-                f"model {name!r} has {len(dup)} duplicate sample id(s), e.g. {list(dup[:5])}"
+                f"model {name!r} has {len(dup)} duplicate sample id(s), e.g. {[str(d) for d in dup[:5]]}"
             )
     return da
 
@@ -230,7 +230,7 @@ def check_same_samples(a: xr.DataArray | np.ndarray, b: xr.DataArray | np.ndarra
         pos = int(np.argmax(ida != idb))
         raise ValidationError(
             f"{name_a} and {name_b} hold the same {na} sample ids in a different order "
-            f"(first difference at row {pos}: {ida[pos]!r} vs {idb[pos]!r}); "
+            f"(first difference at row {pos}: {str(ida[pos])!r} vs {str(idb[pos])!r}); "
             "reorder with .sel(sample=other.sample) first"
         )
     only_a, only_b = sorted(sa - sb, key=str), sorted(sb - sa, key=str)

@@ -7,13 +7,20 @@ dataset whose files ship with the repository or a package. Results land under
 ``data/embeddings/`` (or ``--cache-dir``), keyed by model, dataset, layer, pooling, model and
 dataset version and the subset; rerunning after an interruption keeps the finished chunks.
 With several models or datasets a failure is reported and the rest still run (exit 1).
+
+Flags and paths are checked before any dataset is loaded: counts must be positive (exit 2),
+``--cache-dir`` a writable folder and ``--weights`` an existing file (exit 1). ``--n`` larger
+than a dataset is not an error: the whole dataset is embedded and a one-line note on stderr
+says how many samples there are.
 """
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from matteralign.errors import MatteralignError, ValidationError
+from matteralign._cli import check_output_dir, positive_int
+from matteralign.errors import MatteralignError, MissingWeightsError, ValidationError
 
 ALL_OFFLINE = "all-offline"
 ALL_SHIPPED = "all-shipped"
@@ -31,17 +38,21 @@ def register(sub) -> None:
                         "here that applies to the dataset")
     p.add_argument("--dataset", action="append", required=True, metavar="NAME",
                    help=f"registered dataset name (repeatable), or {ALL_SHIPPED!r} for every shipped dataset")
-    p.add_argument("--n", type=int, default=None, help="deterministic subset of N samples")
+    p.add_argument("--n", type=positive_int, default=None,
+                   help="deterministic subset of N samples (all of them, with a note, when the "
+                        "dataset has fewer)")
     p.add_argument("--seed", type=int, default=0, help="seed of the subset permutation (default 0)")
     p.add_argument("--layer", default="last", help="hidden layer (default: last); see `matteralign models --json`")
     p.add_argument("--pooling", default=None, choices=["mean", "sum", "max", "cumulants", "none"],
                    help="pooling over atoms/tokens (default: mean; 'none' for per-structure descriptors)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    p.add_argument("--batch-size", type=int, default=None, help="samples per forward pass")
-    p.add_argument("--chunk-size", type=int, default=256, help="samples per cached chunk (default 256)")
+    p.add_argument("--batch-size", type=positive_int, default=None, help="samples per forward pass")
+    p.add_argument("--chunk-size", type=positive_int, default=256,
+                   help="samples per cached chunk (default 256)")
     p.add_argument("--weights", default=None, metavar="PATH", help="custom checkpoint for the model")
     par = p.add_mutually_exclusive_group()
-    par.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of N workers")
+    par.add_argument("--workers", type=positive_int, default=None,
+                     help="run on a local Dask cluster of N workers")
     par.add_argument("--scheduler", default=None, metavar="ADDR", help="run on the Dask scheduler at ADDR")
     p.add_argument("--cache-dir", default=None, metavar="DIR", help="cache root (default data/embeddings)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -80,6 +91,9 @@ def run(args) -> int:
 
     if args.weights and (len(args.model) != 1 or args.model[0] == ALL_OFFLINE):
         raise ValidationError("--weights applies to exactly one --model")
+    if args.weights and not Path(args.weights).expanduser().is_file():
+        raise MissingWeightsError(f"--weights {args.weights}: no such file")
+    check_output_dir(args.cache_dir or default_cache_dir(), "--cache-dir")
     for name in args.model:
         if name != ALL_OFFLINE:
             _model_names([name], "")
@@ -90,6 +104,9 @@ def run(args) -> int:
     for dname in dataset_names:
         try:
             ds = load_dataset(dname, n=args.n, seed=args.seed)
+            if args.n is not None and len(ds) < args.n:
+                print(f"matteralign embed: note: dataset {dname!r} has only {len(ds)} samples; "
+                      f"--n {args.n} embeds all {len(ds)}", file=sys.stderr)
             names = _model_names(args.model, ds.info.domain)
             if not names:
                 raise ValidationError(f"no model with weights here applies to dataset {dname!r}")
@@ -114,7 +131,8 @@ def run(args) -> int:
                 continue
             where = cache_path(args.cache_dir or default_cache_dir(), emb.attrs["model"], ds.name,
                                emb.attrs["layer"], emb.attrs["pooling"], emb.attrs["model_version"],
-                               ds.version, list(emb["sample"].values))
+                               ds.version, list(emb["sample"].values),
+                               content=emb.attrs["content_digest"])
             print(f"{dname} / {name}: {emb.sizes['sample']} samples x {emb.sizes['feature']} features "
                   f"-> {where / 'embeddings.nc'}")
     if failures:

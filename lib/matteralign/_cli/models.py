@@ -1,5 +1,9 @@
 """``matteralign models``: list every registered model with its metadata and whether its
-weights are on this machine."""
+weights are on this machine.
+
+Long cells (training data, family, the status saying what to download and where) are cut
+with an ellipsis to keep one model per line; ``--wide`` prints them in full, and the footer
+says so whenever something was cut. Models of installed plugins are listed too."""
 
 from __future__ import annotations
 
@@ -20,6 +24,8 @@ def register(sub) -> None:
                    help="only this modality")
     p.add_argument("--available-only", action="store_true", help="only models whose weights are here")
     p.add_argument("--json", action="store_true", help="full metadata as JSON (one object per model)")
+    p.add_argument("--wide", action="store_true",
+                   help="do not cut long cells (the status says where to download weights)")
     p.set_defaults(func=run)
 
 
@@ -46,9 +52,11 @@ def run(args) -> int:
              f"{int(r['n_params']):,}" if pd.notna(r["n_params"]) else "-",
              "yes" if r["weights_here"] else "no", r["status"]]
             for name, r in table.iterrows()]
-    print(_table(["name", *COLUMNS], rows))
+    text, cut = _table(["name", *COLUMNS], rows, wide=args.wide)
+    print(text)
     n_here = int(table["weights_here"].sum())
-    print(f"\n{len(table)} models, {n_here} with weights here. "
+    hint = "cells cut with …: --wide shows them in full; " if cut else ""
+    print(f"\n{len(table)} models, {n_here} with weights here. {hint}"
           "Details: matteralign models --json; extract: matteralign embed --model NAME --dataset NAME")
     return 0
 
@@ -56,18 +64,24 @@ def run(args) -> int:
 WIDTH = {"training_data": 34, "status": 70, "family": 20}
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    """Left-aligned plain-text table; long cells are cut with an ellipsis."""
+def _table(header: list[str], rows: list[list[str]], wide: bool = False) -> tuple[str, bool]:
+    """Left-aligned plain-text table and whether a cell was cut: long cells are cut with an
+    ellipsis unless ``wide``."""
+    was_cut = False
 
     def cut(col: str, text) -> str:
-        text = str(text)
-        w = WIDTH.get(col)
-        return text if w is None or len(text) <= w else text[: w - 1] + "…"
+        nonlocal was_cut
+        text = " ".join(str(text).split())
+        w = None if wide else WIDTH.get(col)
+        if w is None or len(text) <= w:
+            return text
+        was_cut = True
+        return text[: w - 1] + "…"
 
     cells = [[cut(c, v) for c, v in zip(header, row, strict=True)] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    return "\n".join(lines)
+    return "\n".join(lines), was_cut
 

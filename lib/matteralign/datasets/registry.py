@@ -8,6 +8,11 @@
 >>> load("my-molecules").ids
 ['mine:0', 'mine:1']
 >>> unregister("my-molecules")
+
+Registering the same name again with identical metadata and an identical loader (a notebook
+cell run twice) is a no-op; a different definition needs ``overwrite=True``. Datasets
+registered by ``matteralign.plugins`` entry points (:mod:`matteralign.plugins`) are loaded
+when the registry is first listed or queried, so the command line sees them too.
 """
 
 from __future__ import annotations
@@ -33,28 +38,45 @@ def register(info: DatasetInfo, loader: Loader, overwrite: bool = False) -> None
         info: metadata (name, domain, role, size, representations, …).
         loader: zero-argument callable returning the samples (a list or
             :class:`~matteralign.datasets.base.LazySamples`); called at first use only.
-        overwrite: replace an existing entry of the same name (otherwise an error).
+        overwrite: replace an existing entry of the same name (otherwise an error, unless
+            ``info`` and ``loader`` are identical to the registered ones: then nothing
+            changes).
     """
     if not info.name or ":" in info.name:
         raise ValidationError(f"dataset names must be non-empty and contain no ':'; got {info.name!r}")
     if info.name in _REGISTRY and not overwrite:
-        raise ValidationError(f"dataset {info.name!r} is already registered; pass overwrite=True")
+        from matteralign.plugins import same_callable
+
+        old_info, old_loader = _REGISTRY[info.name]
+        if old_info == info and same_callable(old_loader, loader):
+            return
+        raise ValidationError(f"dataset {info.name!r} is already registered with a different "
+                              "definition; pass overwrite=True to replace it")
     _REGISTRY[info.name] = (info, loader)
+
+
+def _with_plugins() -> None:
+    """Load the ``matteralign.plugins`` entry points (once per process) before a query."""
+    from matteralign import plugins
+
+    plugins.load()
 
 
 def unregister(name: str) -> None:
     """Remove a registered dataset (``UnknownNameError`` if there is none)."""
-    info(name)
+    info(name)  # also loads the plugins first, so a plugin cannot re-add it later
     del _REGISTRY[name]
 
 
 def names() -> list[str]:
     """Registered names, in registration order."""
+    _with_plugins()
     return list(_REGISTRY)
 
 
 def info(name: str) -> DatasetInfo:
     """Metadata of a registered dataset (raises ``UnknownNameError`` listing the known ones)."""
+    _with_plugins()
     try:
         return _REGISTRY[name][0]
     except KeyError:
@@ -71,6 +93,7 @@ def available():
     """
     import pandas as pd
 
+    _with_plugins()
     rows = {}
     for name, (meta, _) in _REGISTRY.items():
         d = meta.as_dict()
@@ -103,6 +126,7 @@ def load(name: str, n: int | None = None, seed: int = 0) -> Dataset:
         from matteralign.datasets.loaders import from_path
 
         return from_path(name[len("file:"):]).subset(n, seed)
+    _with_plugins()
     if name not in _REGISTRY:
         raise unknown_name("dataset", name, list(_REGISTRY))
     meta, loader = _REGISTRY[name]

@@ -27,7 +27,7 @@ def as_matrix(x: Any, *, name: str = "x", min_samples: int = 2, what: str = "thi
     finite = np.isfinite(arr)
     if not finite.all():
         row = int(np.argmin(finite.all(axis=1)))
-        label = ids[row] if ids is not None else row
+        label = str(ids[row]) if ids is not None else row
         raise ValidationError(f"{name} has NaN or infinite values (first at sample {label!r})")
     if arr.shape[0] < min_samples:
         raise ValidationError(f"{what} needs at least {min_samples} samples; {name} has {arr.shape[0]}")

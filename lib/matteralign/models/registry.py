@@ -11,7 +11,10 @@ the package is missing.
 
 User models register the same way (:func:`register`, or :func:`register_callable` for a
 plain function) and then appear everywhere: ``matteralign models``, ``extract``, the
-notebooks.
+notebooks. Registering the same name again with identical metadata and an identical function
+(a notebook cell run twice) is a no-op; anything different needs ``replace=True``. To make a
+model visible to the command line, register it from a plugin (:mod:`matteralign.plugins`):
+the registry loads the ``matteralign.plugins`` entry points after the built-in modules.
 
 Examples
 --------
@@ -26,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import inspect
@@ -99,18 +103,32 @@ def register(
             it may load weights and raise :class:`~matteralign.errors.MissingWeightsError`.
         available: cheap check whether the weights (and packages) are here: True, False, or
             a string saying what is missing. None means nothing needs downloading.
-        replace: allow overwriting an existing name (otherwise a ValidationError).
+        replace: allow overwriting an existing name (otherwise a ValidationError, unless
+            ``info``, ``factory`` and ``available`` are identical to the registered ones, as
+            when a notebook cell runs twice: then nothing changes).
     """
     if not isinstance(info, ModelInfo):
         raise ValidationError(f"register() needs a ModelInfo; got {type(info).__name__}")
     with _LOCK:
-        if info.name in _ENTRIES and not replace:
+        old = _ENTRIES.get(info.name)
+        if old is not None and not replace:
+            if _same_registration(old, info, factory, available):
+                return
             raise ValidationError(
-                f"model {info.name!r} is already registered; pass replace=True to overwrite it"
+                f"model {info.name!r} is already registered with a different definition; "
+                "pass replace=True to overwrite it"
             )
         origin = _DISCOVERING if _DISCOVERING.startswith("matteralign.models.") else "user"
         _ENTRIES[info.name] = Entry(info, factory, available, origin)
         _INSTANCES.pop(info.name, None)
+
+
+def _same_registration(old: Entry, info: ModelInfo, factory: Callable[..., Any],
+                       available: Callable[[], bool | str] | None) -> bool:
+    from matteralign.plugins import same_callable
+
+    return (old.info == info and same_callable(old.factory, factory)
+            and same_callable(old.available, available))
 
 
 def unregister(name: str) -> None:
@@ -130,6 +148,12 @@ class CallableModel(ModelAdapter):
     model); ``per_atom=False``: it returns one vector ``(D,)`` (or ``(1, D)``) per structure.
     ``structure`` is ``sample.atoms``, ``sample.smiles`` or ``sample.sequence`` according to
     ``info.input``.
+
+    The output is checked per sample: with ``per_atom=True`` it must have one row per atom
+    (``input="atoms"``) or per residue (``input="sequence"``); for SMILES, whose token count
+    depends on the user's tokenizer, at least one row. An exception raised by ``fn`` and a
+    wrong shape both become one :class:`~matteralign.errors.ValidationError` naming the model
+    and the sample.
     """
 
     def __init__(self, info: ModelInfo, fn: Callable[[Any], Any]):
@@ -139,11 +163,40 @@ class CallableModel(ModelAdapter):
     def atom_features(self, samples, layer="last", device="cpu"):
         out = []
         for s in samples:
-            a = np.asarray(self.fn(s.require(self.info.input)), dtype=np.float64)
-            if self.info.granularity == "structure" and a.ndim == 1:
-                a = a[None, :]
-            out.append(a)
+            structure = s.require(self.info.input)
+            try:
+                a = np.asarray(self.fn(structure), dtype=np.float64)
+            except Exception as exc:
+                what = " ".join(str(exc).split()) or "no message"
+                raise ValidationError(
+                    f"model {self.info.name!r} failed on sample {str(s.id)!r}: "
+                    f"{type(exc).__name__}: {what}"
+                ) from exc
+            out.append(self._checked(s, structure, a))
         return out
+
+    def _checked(self, sample: Any, structure: Any, a: np.ndarray) -> np.ndarray:
+        name, sid = self.info.name, str(sample.id)
+        if self.info.granularity == "structure":
+            if a.ndim == 1 and a.size:
+                return a[None, :]
+            if a.ndim == 2 and a.shape[0] == 1 and a.shape[1]:
+                return a
+            raise ValidationError(
+                f"model {name!r} returned shape {a.shape} for sample {sid!r}; with "
+                "per_atom=False it must return one vector (D,) per structure"
+            )
+        unit = {"atoms": "atom", "sequence": "residue"}.get(self.info.input)
+        expected = len(structure) if unit else None
+        if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0 or (
+                expected is not None and a.shape[0] != expected):
+            rows = f"({expected}, D): one row per {unit}" if unit else "(n_tokens >= 1, D)"
+            has = f", which has {expected} {unit}s" if unit else ""
+            raise ValidationError(
+                f"model {name!r} returned shape {a.shape} for sample {sid!r}{has}; with "
+                f"per_atom=True it must return {rows} (or register it with per_atom=False)"
+            )
+        return a
 
 
 def register_callable(
@@ -175,7 +228,7 @@ def register_callable(
         name=name, modality=modality, family=family, architecture=architecture, input=input,
         granularity="atom" if per_atom else "structure", version=version or "user", **metadata,
     )
-    register(info, lambda: CallableModel(info, fn), replace=replace)
+    register(info, functools.partial(CallableModel, info, fn), replace=replace)
 
 
 # --------------------------------------------------------------------------- discovery
@@ -202,6 +255,9 @@ def _ensure_discovered() -> None:
         except BaseException:
             _DISCOVERED = False
             raise
+    from matteralign import plugins
+
+    plugins.load()  # entry-point plugins (once per process; a failing one only warns)
 
 
 def discover(package: Any, skip: set[str] | frozenset[str] = frozenset()) -> list[str]:
