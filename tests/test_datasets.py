@@ -268,3 +268,15 @@ def test_cli_datasets_prints_the_table_with_sizes_and_roles(capsys):
 def test_cli_datasets_show_unknown_name_is_an_error(capsys):
     assert main(["datasets", "--show", "nope"]) == 1
     assert "unknown dataset 'nope'" in capsys.readouterr().err
+
+
+def test_sample_ids_given_as_numpy_strings_print_plainly_in_errors():
+    import numpy as np
+
+    from matteralign.datasets.base import Sample
+    from matteralign.errors import ValidationError
+
+    s = Sample(np.str_("qm9:066293"), smiles="C")
+    with pytest.raises(ValidationError) as info:
+        s.require("atoms")
+    assert "'qm9:066293'" in str(info.value) and "np.str_" not in str(info.value)

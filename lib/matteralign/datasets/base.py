@@ -34,6 +34,12 @@ class Sample:
     sequence: str | None = None
     labels: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # ids read back from netCDF or numpy arrays arrive as np.str_, whose repr leaks
+        # into every error message ("np.str_('qm9:066293')"): keep a plain str
+        if type(self.id) is not str and isinstance(self.id, str):
+            object.__setattr__(self, "id", str(self.id))
+
     def require(self, representation: str) -> Any:
         """Return ``atoms``, ``smiles`` or ``sequence``, or raise naming the sample."""
         value = getattr(self, representation)
