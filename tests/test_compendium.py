@@ -20,7 +20,9 @@ def _notebook(folder, stem, body):
 
 
 FIGURE = """
+import os
 import pathlib
+print("writing to", output_dir, "from", os.getcwd())
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -37,7 +39,7 @@ def toy(tmp_path_factory):
     nbs = root / "notebooks"
     nbs.mkdir()
     _notebook(nbs, "01_good", FIGURE)
-    _notebook(nbs, "02_bad", "raise ValueError('planted failure')")
+    _notebook(nbs, "02_bad", "import os\nraise ValueError(f'planted failure in {os.getcwd()}')")
     results = compendium.run_all(None, {"value": 3}, output_root=root / "figures",
                                  notebook_dir=nbs, log=lambda s: None)
     return root, results
@@ -67,6 +69,45 @@ def test_gallery_shows_every_figure_with_its_parameters(toy):
     text = (root / "figures" / "README.md").read_text()
     assert "![line](01_good/line.png)" in text
     assert "`value=3`" in text and "02_bad" in text and "failed" in text
+
+
+def test_executed_notebook_holds_paths_relative_to_the_project_root(toy):
+    root, _ = toy
+    text = (root / "figures" / "01_good" / "01_good.ipynb").read_text()
+    assert str(root) not in text and str(root.resolve()) not in text
+    nb = nbformat.reads(text, as_version=4)
+    assert nb.metadata.papermill.input_path == "notebooks/01_good.ipynb"
+    assert nb.metadata.papermill.output_path == "figures/01_good/01_good.ipynb"
+    assert nb.metadata.papermill.parameters.output_dir == "figures/01_good"
+    injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert 'output_dir = "figures/01_good"' in injected.source
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    assert "writing to figures/01_good from notebooks" in printed
+
+
+def test_a_failure_is_reported_with_paths_relative_to_the_project_root(toy):
+    root, results = toy
+    assert results[1].error == "ValueError: planted failure in notebooks"
+    assert str(root) not in (root / "figures" / "02_bad" / "02_bad.ipynb").read_text()
+
+
+def test_paths_sharing_only_a_prefix_with_a_root_are_left_alone(tmp_path):
+    nb = new_notebook(cells=[new_code_cell(f"print('{tmp_path}-other/x', '{tmp_path}/x')")])
+    path = tmp_path / "executed.ipynb"
+    path.write_text(nbformat.writes(nb))
+    compendium.relativise_paths(path, [tmp_path])
+    assert nbformat.read(path, as_version=4).cells[0].source == \
+        f"print('{tmp_path}-other/x', 'x')"
+
+
+def test_gallery_links_each_notebook_and_its_jupytext_twin(tmp_path):
+    run = compendium.RunResult("05_robustness", "ok", 1.0)
+    (tmp_path / "05_robustness").mkdir()
+    (tmp_path / "05_robustness" / "run.json").write_text(json.dumps(run.as_dict()))
+    text = compendium.write_gallery(tmp_path).read_text()
+    assert "(../notebooks/05_robustness.ipynb)" in text
+    assert "(../notebooks/05_robustness.py)" in text
 
 
 def test_summary_table_has_a_row_per_notebook_and_a_total(toy):
@@ -102,3 +143,44 @@ def test_report_without_run_summarises_last_runs_and_exits_nonzero_on_failure(to
 def test_report_lists_the_repository_notebooks(capsys):
     assert main(["report", "--list"]) == 0
     assert "02_similarity_tree" in capsys.readouterr().out
+
+
+CLAIM = """
+from matteralign.analysis import claims
+claims.record(claims.contrast_claim(claim=1, statistic="toy contrast", value=0.3 * value,
+                                    interval=(0.1, 0.5), p_value=0.01, claimed_sign=1,
+                                    n_samples=10, models=["x", "y"], dataset="toy",
+                                    notebook="03_claim"), output_dir)
+"""
+
+
+def test_a_run_writes_the_claims_scoreboard_from_the_notebooks_records(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs, "03_claim", CLAIM)
+    compendium.run_all(None, {"value": 1}, output_root=tmp_path / "figures", notebook_dir=nbs,
+                       log=lambda s: None)
+    row = next(line for line in (tmp_path / "figures" / "CLAIMS.md").read_text().splitlines()
+               if line.startswith("| 1 |"))
+    assert "**holds**" in row and "toy contrast = 0.300" in row
+
+
+def test_a_failed_rerun_leaves_no_old_verdict_behind(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    _notebook(nbs, "03_claim", CLAIM)
+    compendium.run_all(None, {"value": 1}, output_root=tmp_path / "figures", notebook_dir=nbs,
+                       log=lambda s: None)
+    _notebook(nbs, "03_claim", "raise RuntimeError('planted')")
+    compendium.run_all(None, {"value": 1}, output_root=tmp_path / "figures", notebook_dir=nbs,
+                       log=lambda s: None)
+    row = next(line for line in (tmp_path / "figures" / "CLAIMS.md").read_text().splitlines()
+               if line.startswith("| 1 |"))
+    assert "not run" in row
+
+
+def test_report_output_that_is_a_file_fails_before_running(tmp_path, capsys):
+    target = tmp_path / "figures"
+    target.write_text("not a folder")
+    assert main(["report", "--run", "--output", str(target)]) == 1
+    assert "--output" in capsys.readouterr().err

@@ -5,7 +5,14 @@ Each notebook ``notebooks/<stem>.ipynb`` is executed with the current interprete
 ``<output_root>/<stem>``; the executed copy is written beside its figures as
 ``<output_root>/<stem>/<stem>.ipynb`` and a ``run.json`` records status, wall time,
 parameters and the figures written. :func:`run_all` goes on past a failing notebook and
-:func:`summary_table` / :func:`write_gallery` report the outcome (``figures/README.md``).
+:func:`summary_table` / :func:`write_gallery` report the outcome (``figures/README.md``);
+:func:`write_claims` gathers the notebooks' computed verdicts into ``figures/CLAIMS.md``.
+
+The notebooks are their own source: each ``notebooks/<stem>.ipynb`` is paired by jupytext
+with a percent-format twin ``notebooks/<stem>.py`` (``notebooks/jupytext.toml``); papermill
+executes the ``.ipynb``. The executed copy is scrubbed of the machine's absolute paths
+(:func:`relativise_paths`): papermill records input and output paths and the injected
+``output_dir``, and the notebooks print where they write.
 
 Examples
 --------
@@ -17,6 +24,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -39,7 +48,9 @@ __all__ = [
     "run_all",
     "summary_table",
     "write_gallery",
+    "write_claims",
     "read_runs",
+    "relativise_paths",
 ]
 
 NOTEBOOK_DIR = "notebooks"
@@ -102,6 +113,81 @@ def _files_since(folder: Path, since: float) -> list[Path]:
                   and p.stat().st_mtime >= since - 1)
 
 
+def _replace_prefix(text: str, prefix: str, replacement: str) -> str:
+    """``prefix`` (a path, matched whole: not ``/a/bc`` for ``/a/b``) replaced in ``text``;
+    ``prefix/rest`` becomes ``replacement/rest``, or ``rest`` when ``replacement`` is ``""``,
+    and a bare ``prefix`` becomes ``replacement`` (``"."`` for ``""``).
+
+    >>> _replace_prefix("writing to /w/p/figures/01 in /w/p (not /w/pq)", "/w/p", "")
+    'writing to figures/01 in . (not /w/pq)'
+    """
+    pattern = re.compile(re.escape(prefix) + r"(?:(/)|(?![\w.\-]))")
+
+    def sub(m: re.Match) -> str:
+        if m.group(1):
+            return f"{replacement}/" if replacement else ""
+        return replacement or "."
+
+    return pattern.sub(sub, text)
+
+
+def _scrub(obj: Any, anchors: Sequence[tuple[str, str]]) -> Any:
+    if isinstance(obj, str):
+        for prefix, replacement in anchors:
+            if prefix in obj:
+                obj = _replace_prefix(obj, prefix, replacement)
+        return obj
+    if isinstance(obj, dict):
+        return type(obj)((k, _scrub(v, anchors)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return [_scrub(v, anchors) for v in obj]
+    return obj
+
+
+def _path_anchors(roots: Sequence[Path]) -> list[tuple[str, str]]:
+    """``(absolute prefix, replacement)`` in the order they are applied: the project roots
+    (deepest first, replaced by nothing, so that paths become relative to them), then the
+    Python installation (``<sys.prefix>``) and the home folder (``~``). A path and its
+    resolved form (symbolic links followed) are both anchors; the filesystem root never is."""
+    def forms(p: Path) -> list[str]:
+        p = Path(os.path.abspath(p))
+        return [f for f in dict.fromkeys((str(p), str(p.resolve()))) if Path(f).parent != Path(f)]
+
+    anchors = [(f, "") for r in roots for f in forms(r)]
+    anchors.sort(key=lambda a: -len(a[0]))
+    prefixes = sorted({f for p in (sys.prefix, sys.base_prefix) for f in forms(Path(p))},
+                      key=lambda f: -len(f))
+    anchors += [(f, "<sys.prefix>") for f in prefixes]
+    anchors += [(f, "~") for f in forms(Path.home())]
+    return anchors
+
+
+def relativise_paths(notebook: str | os.PathLike, roots: Sequence[str | os.PathLike]) -> Path:
+    """Rewrite an executed notebook so that it holds no absolute path of the machine.
+
+    Every string of the notebook (cell sources, outputs, metadata such as papermill's
+    ``input_path``, ``output_path`` and ``parameters``) is rewritten: a path under one of
+    ``roots`` becomes relative to the deepest such root (``/home/me/matteralign/figures/02``
+    → ``figures/02``), the Python installation becomes ``<sys.prefix>`` and the home folder
+    ``~``. The file is replaced atomically.
+
+    Args:
+        notebook: the executed ``.ipynb``.
+        roots: the folders paths are made relative to, e.g. the project root.
+
+    Returns:
+        The notebook's path.
+    """
+    import nbformat
+
+    path = Path(notebook)
+    anchors = _path_anchors([Path(r) for r in roots])
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    with atomic_path(path) as tmp:
+        nbformat.write(_scrub(nb, anchors), tmp)
+    return path
+
+
 def run_notebook(
     name: str,
     parameters: Mapping[str, Any] | None = None,
@@ -124,14 +210,20 @@ def run_notebook(
         timeout: per-cell timeout in seconds (None: unlimited).
 
     Returns:
-        :class:`RunResult`; ``run.json`` is written into the output folder.
+        :class:`RunResult`; ``run.json`` is written into the output folder. The executed
+        copy, the error and the recorded parameters hold paths relative to the project root
+        (the folder above ``notebook_dir``, and the repository root); an output root outside
+        both is shown relative to its parent (:func:`relativise_paths`).
     """
     import papermill as pm
 
     nb_dir = repo_path(notebook_dir or NOTEBOOK_DIR)
     stem = _resolve(name, list_notebooks(nb_dir))
-    out = repo_path(output_root) / stem
+    out_root = repo_path(output_root)
+    out = out_root / stem
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("claim-*.json"):  # a failed run must not leave old verdicts behind
+        stale.unlink()
     params = dict(parameters or {})
     params.setdefault("output_dir", str(out))
     started = time.time()
@@ -149,12 +241,21 @@ def run_notebook(
         error = f"{ename}: {evalue}".strip().splitlines()[0][:300] if str(evalue) else \
             traceback.format_exception_only(type(exc), exc)[-1].strip()
     wall = time.time() - started
+    roots = [nb_dir.parent, repo_root()]
+    if not any(out_root.resolve().is_relative_to(r.resolve()) for r in roots):
+        roots.append(out_root.parent)
+    executed = out / f"{stem}.ipynb"
+    if executed.exists():
+        relativise_paths(executed, roots)
+    anchors = _path_anchors(roots)
+    error = _scrub(error, anchors)
     files = _files_since(out, started)
     figures = [str(p.relative_to(out)) for p in files if p.suffix in FIGURE_EXTS]
     others = [str(p.relative_to(out)) for p in files
               if p.suffix not in FIGURE_EXTS and p.name != RUN_FILE]
     result = RunResult(stem, status, round(wall, 1), figures, others,
-                       {k: v for k, v in params.items() if k != "output_dir"}, error,
+                       _scrub({k: v for k, v in params.items() if k != "output_dir"}, anchors),
+                       error,
                        datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"))
     with atomic_path(out / RUN_FILE) as tmp:
         tmp.write_text(json.dumps(result.as_dict(), indent=1, default=str))
@@ -184,7 +285,16 @@ def run_all(
         results.append(res)
     if gallery:
         write_gallery(output_root)
+        write_claims(output_root)
     return results
+
+
+def write_claims(output_root: str | os.PathLike = FIGURES_DIR) -> Path:
+    """Rebuild ``<output_root>/CLAIMS.md``, the scoreboard of the study's claims, from the
+    ``claim-*.json`` records the notebooks wrote (:mod:`matteralign.analysis.claims`)."""
+    from matteralign.analysis import claims
+
+    return claims.write_scoreboard(repo_path(output_root))
 
 
 def summary_table(results: Sequence[RunResult]) -> str:
@@ -242,8 +352,12 @@ def write_gallery(output_root: str | os.PathLike = FIGURES_DIR) -> Path:
         lines.append("")
     for r in runs:
         folder = root / r.notebook
+        twin = repo_path(NOTEBOOK_DIR) / f"{r.notebook}.py"
+        twin_link = (f" (jupytext twin [`{twin.name}`](../notebooks/{twin.name}))"
+                     if twin.exists() else "")
         lines += [f"## {r.notebook}", "",
-                  f"Notebook: [`notebooks/{r.notebook}.ipynb`](../notebooks/{r.notebook}.ipynb) — "
+                  f"Notebook: [`notebooks/{r.notebook}.ipynb`](../notebooks/{r.notebook}.ipynb)"
+                  f"{twin_link} — "
                   f"executed copy: [`{r.notebook}/{r.notebook}.ipynb`]({r.notebook}/{r.notebook}.ipynb)"
                   f" — status **{r.status}**" + (f" (`{r.error}`)" if r.error else ""), "",
                   "Parameters: " + (", ".join(f"`{k}={v!r}`" for k, v in r.parameters.items())

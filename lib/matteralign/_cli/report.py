@@ -35,6 +35,9 @@ def run(args) -> int:
         for stem in compendium.list_notebooks():
             print(stem)
         return 0
+    from matteralign._cli import check_output_dir
+
+    check_output_dir(args.output, "--output")
     if args.run:
         params = compendium.parse_parameters(args.parameters)
         results = compendium.run_all(args.notebook, params, output_root=args.output,
@@ -45,10 +48,12 @@ def run(args) -> int:
             names = {compendium._resolve(n, compendium.list_notebooks()) for n in args.notebook}
             results = [r for r in results if r.notebook in names]
         compendium.write_gallery(args.output)
+        compendium.write_claims(args.output)
     print()
     print(compendium.summary_table(results))
     gallery = f"{args.output.rstrip('/')}/README.md"
     print(f"gallery: {gallery}")
+    print(f"claims:  {args.output.rstrip('/')}/CLAIMS.md")
     failed = [r.notebook for r in results if r.status != "ok"]
     if failed:
         print(f"matteralign report: {len(failed)} notebook(s) failed: {', '.join(failed)}",

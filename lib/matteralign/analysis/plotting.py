@@ -25,6 +25,7 @@ __all__ = [
     "save_figure",
     "alignment_heatmap",
     "trend_plot",
+    "k_sweep_plot",
     "category_legend",
 ]
 
@@ -205,4 +206,81 @@ def trend_plot(
     leg = ax.legend(loc="best", fontsize=7)
     ax.add_artist(leg)
     category_legend(ax, colours, colour_title=hue_title)
+    return ax
+
+
+def k_sweep_plot(
+    by_k: Any,
+    *,
+    max_fraction: float | None = None,
+    hue: str = "pair",
+    ax: Any = None,
+    ylabel: str = "CKNNA (unitless)",
+    title: str = "",
+) -> Any:
+    """CKNNA against the neighbourhood size ``k`` (log axis), one line per ``hue`` group,
+    with the regime where the estimator is unreliable marked.
+
+    ``by_k`` is a :func:`~matteralign.analysis.robustness.sweep_k` table (columns ``k``,
+    ``n``, ``value`` and ``hue``). Points with ``k/N > max_fraction`` (default
+    :data:`matteralign.metrics.CKNNA_MAX_K_FRACTION`) are drawn hollow on a dashed line
+    over a shaded band, with the legend entry "k/N > f: estimator unreliable": when k is a
+    large fraction of N the neighbourhoods cover most of the sample, CKNNA tends to the
+    global (CKA-like) alignment and the unbiased HSIC estimator is no longer bounded by 1
+    (see :func:`matteralign.metrics.cknna`). Ordinary points are filled.
+
+    Returns:
+        The axis.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import NullLocator
+
+    if max_fraction is None:
+        from matteralign.metrics import CKNNA_MAX_K_FRACTION as max_fraction
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4.5))
+    groups = [str(g) for g in by_k[hue]]
+    colours = colours_for(groups)
+    table = by_k.assign(**{hue: groups})
+    n = np.asarray(table["n"], dtype=float)
+    unreliable = np.asarray(table["k"], dtype=float) / n > max_fraction
+    handles = []
+    for group, colour in colours.items():
+        rows = table[table[hue] == group]
+        means = rows.groupby("k")["value"].mean()
+        k = means.index.to_numpy(dtype=float)
+        bad = k / float(rows["n"].max()) > max_fraction
+        split = int(np.argmax(bad)) if bad.any() else len(k)
+        ax.plot(k[: split], means.values[: split], color=colour, lw=1.5)
+        if bad.any():  # dashed from the last reliable point on
+            lo = max(split - 1, 0)
+            ax.plot(k[lo:], means.values[lo:], color=colour, lw=1.2, ls="--")
+        ax.scatter(k[~bad], means.values[~bad], color=colour, s=36, zorder=3, edgecolor="k",
+                   linewidth=0.4)
+        ax.scatter(k[bad], means.values[bad], facecolors="none", edgecolors=colour, s=36,
+                   zorder=3, linewidth=1.2)
+        handles.append(Line2D([], [], color=colour, marker="o", markersize=5, label=group))
+    ax.set_xscale("log")
+    ticks = sorted({float(k) for k in table["k"]})
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticks(ticks, [f"{k:g}" for k in ticks])
+    if unreliable.any():
+        left = float(max_fraction * n[unreliable].min())
+        right = float(np.asarray(table["k"], dtype=float).max()) * 1.3
+        ax.axvspan(left, right, color="0.9", zorder=0, lw=0)
+        ax.set_xlim(right=right)
+        handles.append((Patch(facecolor="0.9", lw=0),
+                        Line2D([], [], ls="--", marker="o", markerfacecolor="none", color="0.3",
+                               markersize=5)))
+    ax.set_xlabel("k (neighbours)")
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    labels = [h.get_label() for h in handles if not isinstance(h, tuple)]
+    if unreliable.any():
+        labels.append(f"k/N > {max_fraction:g}: estimator unreliable")
+    ax.legend(handles=handles, labels=labels, fontsize=7, bbox_to_anchor=(1.01, 1),
+              loc="upper left", frameon=False)
     return ax

@@ -63,7 +63,10 @@ def sweep_k(collection: xr.Dataset, ks: Sequence[int]) -> pd.DataFrame:
     """CKNNA of every model pair for each ``k`` in ``ks`` (those ``≥ N`` are skipped).
 
     Returns:
-        Columns ``k, model_a, model_b, value``. Cost ``O(len(ks) · (M·N²·D + M²·N·k²))``.
+        Columns ``k, n, model_a, model_b, value`` (``n`` = N, the number of samples; where
+        ``k/n`` exceeds :data:`matteralign.metrics.CKNNA_MAX_K_FRACTION` the estimate is
+        unreliable, see :func:`~matteralign.analysis.plotting.k_sweep_plot`).
+        Cost ``O(len(ks) · (M·N²·D + M²·N·k²))``.
     """
     from matteralign.analysis.compute import cached_alignment
 
@@ -74,6 +77,7 @@ def sweep_k(collection: xr.Dataset, ks: Sequence[int]) -> pd.DataFrame:
             continue
         t = cached_alignment(collection, metrics=("cknna",), k=int(k))
         df = pair_values(t, ["cknna"])
+        df.insert(0, "n", int(n))
         df.insert(0, "k", int(k))
         frames.append(df)
     if not frames:
