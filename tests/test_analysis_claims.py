@@ -85,3 +85,79 @@ def test_a_record_round_trips_through_json(tmp_path):
     assert claims.collect(tmp_path) == []
     claims.record(r, tmp_path)
     assert claims.collect(tmp_path) == [r]
+
+
+def _rank_ev(rho, low, high, p):
+    import pandas as pd
+
+    from matteralign.analysis.evidence import RankEvidence
+
+    return RankEvidence(rho, low, high, 0.95, p, "exact", 4, 1000, 200,
+                        pd.Series([0.1, 0.2, 0.3, 0.4], index=list("abcd")),
+                        pd.Series([1.0, 2.0, 3.0, 4.0], index=list("abcd")), None)
+
+
+@pytest.mark.parametrize("rho, low, high, p, verdict", [
+    (-0.8, -0.95, -0.5, 0.01, "holds"),
+    (-0.8, -0.95, 0.1, 0.01, "mixed"),      # interval reaches zero
+    (-0.8, -0.95, -0.5, 0.2, "mixed"),      # not significant over models
+    (0.6, 0.2, 0.9, 0.04, "does not hold"),  # significantly the other way
+])
+def test_claim_3_verdict_follows_the_sign_interval_and_p(rho, low, high, p, verdict):
+    r = claims.rank_correlation_claim(_rank_ev(rho, low, high, p), error_name="force MAE",
+                                      reference="ref", dataset="d", notebook="03")
+    assert r.verdict == verdict and r.value == rho and r.interval == (low, high)
+
+
+def _regime_table(cknna, twonn, delta):
+    import pandas as pd
+
+    rows = []
+    for q, (d, lo, hi, p) in {"cknna": cknna, "id_twonn": twonn, "delta_sum": delta}.items():
+        rows.append({"quantity": q, "regime": "out", "difference": d, "low": lo, "high": hi,
+                     "p_value": p, "n_units": 10})
+    return pd.DataFrame(rows)
+
+
+def test_claim_4_holds_when_alignment_rises_and_dimension_and_imbalance_fall():
+    t = _regime_table((0.2, 0.1, 0.3, 0.01), (-3.0, -5.0, -1.0, 0.01), (-0.2, -0.3, -0.1, 0.02))
+    r = claims.collapse_claim(t, regime="out", baseline="in", dataset="d", notebook="04",
+                              n_samples=1000, models=["a", "b"])
+    assert r.verdict == "holds" and r.value == 0.2
+
+
+def test_claim_4_does_not_hold_when_alignment_falls_out_of_distribution():
+    t = _regime_table((-0.2, -0.3, -0.1, 0.01), (-3.0, -5.0, -1.0, 0.01), (-0.2, -0.3, -0.1, 0.02))
+    r = claims.collapse_claim(t, regime="out", baseline="in", dataset="d", notebook="04",
+                              n_samples=1000, models=["a", "b"])
+    assert r.verdict == "does not hold"
+
+
+def test_claim_4_is_mixed_when_only_some_parts_hold():
+    t = _regime_table((0.2, 0.1, 0.3, 0.01), (1.0, -1.0, 3.0, 0.5), (-0.2, -0.3, -0.1, 0.02))
+    r = claims.collapse_claim(t, regime="out", baseline="in", dataset="d", notebook="04",
+                              n_samples=1000, models=["a", "b"])
+    assert r.verdict == "mixed" and "id_twonn" in r.detail
+
+
+def test_claim_2_per_dataset_from_published_grouping_tests():
+    import pandas as pd
+
+    def table(r2f, r2t, p):
+        return pd.DataFrame([
+            {"grouping": "family", "stratified_by": "", "r2": r2f, "p_value": 0.001, "n_models": 30},
+            {"grouping": "corpus", "stratified_by": "", "r2": r2t, "p_value": 0.001, "n_models": 30},
+            {"grouping": "corpus", "stratified_by": "family", "r2": r2t, "p_value": p,
+             "n_models": 30}])
+
+    out = claims.grouping_claims({"omat24": table(0.75, 0.22, 0.01),
+                                  "qm9": table(0.37, 0.70, 0.01),
+                                  "salex": table(0.30, 0.40, 0.30)}, notebook="02")
+    assert [(r.dataset, r.verdict) for r in out] == [("omat24", "does not hold"),
+                                                     ("qm9", "holds"), ("salex", "mixed")]
+    assert out[0].value == pytest.approx(0.22 - 0.75)
+
+
+def test_an_untestable_claim_carries_its_reason():
+    r = claims.untestable_claim(5, why="no protein weights here", notebook="06")
+    assert r.verdict == "cannot be tested offline" and r.value is None

@@ -32,15 +32,19 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from matteralign.errors import ValidationError
 
-__all__ = ["CLAIMS", "VERDICTS", "NOT_OFFLINE", "ClaimResult", "record", "collect",
-           "scoreboard", "write_scoreboard"]
+__all__ = ["CLAIMS", "VERDICTS", "NOT_OFFLINE", "ALPHA", "ClaimResult", "record", "collect",
+           "scoreboard", "write_scoreboard", "rank_correlation_claim", "collapse_claim",
+           "grouping_claims", "contrast_claim", "untestable_claim"]
+
+#: Significance level of every verdict rule below.
+ALPHA = 0.05
 
 #: Short titles of the seven claims of ``shared/paper.md``.
 CLAIMS: dict[int, str] = {
@@ -245,3 +249,125 @@ def write_scoreboard(root: str | os.PathLike, path: str | os.PathLike | None = N
 
     target = Path(path) if path is not None else Path(root) / "CLAIMS.md"
     return save_text(scoreboard(collect(root)), target)
+
+
+# ------------------------------------------------------------------ verdict rules
+# Each rule turns computed evidence into a verdict, the same way for every notebook:
+# *holds* — the effect has the claimed sign, its 95 % interval excludes zero and p < ALPHA;
+# *does not hold* — the effect has the opposite sign with its interval excluding zero, or
+# (for comparisons of two explanations) the other explanation wins;
+# *mixed* — anything in between (right sign but not significant, or parts disagree).
+
+def _sign_verdict(value: float, low: float, high: float, p: float, claimed: int) -> str:
+    if claimed * value > 0 and (low > 0 if claimed > 0 else high < 0) and p < ALPHA:
+        return "holds"
+    if claimed * value < 0 and (high < 0 if claimed > 0 else low > 0):
+        return "does not hold"
+    return "mixed"
+
+
+def rank_correlation_claim(ev: Any, *, error_name: str, reference: str, dataset: str,
+                           notebook: str, published: str = "", claim: int = 3) -> ClaimResult:
+    """Claim 3 from :func:`matteralign.analysis.evidence.rank_correlation`: holds when
+    Spearman's ρ(error, alignment to the reference) is negative, its interval over samples
+    excludes 0 and its permutation p over models is below :data:`ALPHA`."""
+    verdict = _sign_verdict(ev.rho, ev.low, ev.high, ev.p_value, claimed=-1)
+    return ClaimResult(
+        claim=claim, verdict=verdict,
+        statistic=f"Spearman ρ({error_name}, CKNNA to {reference})", value=ev.rho,
+        interval=(ev.low, ev.high), p_value=ev.p_value, n_samples=ev.n_samples,
+        models=(reference, *ev.alignment.index), dataset=dataset, notebook=notebook,
+        published=published,
+        detail=f"{ev.n_models} models; interval: subsampling over samples ({ev.n_boot} "
+               f"subsets); p: permutation over models ({ev.p_method})")
+
+
+def collapse_claim(table: Any, *, regime: str, baseline: str, dataset: str, notebook: str,
+                   n_samples: int, models: Sequence[str], published: str = "",
+                   claim: int = 4) -> ClaimResult:
+    """Claim 4 (the out-of-distribution collapse) from a
+    :func:`~matteralign.analysis.evidence.regime_table`: CKNNA rises (``cknna``), intrinsic
+    dimension falls (any quantity whose name starts with ``id_``) and Δ(A→ref) + Δ(ref→A)
+    falls (``delta_sum``) in ``regime`` against ``baseline``. Holds when every part holds by
+    the sign rule, does not hold when CKNNA falls significantly, mixed otherwise. The
+    statistic shown is the CKNNA difference."""
+    rows = table[table["regime"] == regime].set_index("quantity")
+    if "cknna" not in rows.index:
+        raise ValidationError(f"the regime table has no CKNNA row for regime {regime!r}")
+    claimed = {q: (-1 if q.startswith("id_") or q == "delta_sum" else 1) for q in rows.index
+               if q == "cknna" or q == "dcor" or q == "delta_sum" or q.startswith("id_")}
+    parts = {q: _sign_verdict(rows.loc[q, "difference"], rows.loc[q, "low"], rows.loc[q, "high"],
+                              rows.loc[q, "p_value"], c) for q, c in claimed.items()}
+    if all(v == "holds" for v in parts.values()):
+        verdict = "holds"
+    elif parts["cknna"] == "does not hold":
+        verdict = "does not hold"
+    else:
+        verdict = "mixed"
+    c = rows.loc["cknna"]
+    others = "; ".join(
+        f"{q} {rows.loc[q, 'difference']:+.3f} [{rows.loc[q, 'low']:+.3f}, "
+        f"{rows.loc[q, 'high']:+.3f}], p = {rows.loc[q, 'p_value']:.2g} ({v})"
+        for q, v in parts.items() if q != "cknna")
+    return ClaimResult(
+        claim=claim, verdict=verdict,
+        statistic=f"mean CKNNA, {regime} − {baseline} (paired over model pairs)",
+        value=float(c["difference"]), interval=(float(c["low"]), float(c["high"])),
+        p_value=float(c["p_value"]), n_samples=n_samples, models=tuple(models),
+        dataset=dataset, notebook=notebook, published=published,
+        detail=f"{int(c['n_units'])} pairs, sign-flip p; {others}")
+
+
+def grouping_claims(tables: Mapping[str, Any], *, notebook: str, family: str = "family",
+                    training: str = "corpus", claim: int = 2) -> list[ClaimResult]:
+    """Claim 2 per published dataset from
+    :func:`~matteralign.analysis.grouping.compare_groupings` tables: the statistic is
+    ``R²(training corpus) − R²(family)`` (PERMANOVA); holds when the training corpus explains
+    more and stays significant within families (stratified p < :data:`ALPHA`), does not hold
+    when the family explains more, mixed otherwise."""
+    import numpy as np
+
+    out = []
+    for ds, df in tables.items():
+        plain = df[df["stratified_by"] == ""].set_index("grouping")
+        strat = df[df["stratified_by"] != ""].set_index(["grouping", "stratified_by"])
+        if family not in plain.index or training not in plain.index:
+            continue
+        r2f, r2t = float(plain.loc[family, "r2"]), float(plain.loc[training, "r2"])
+        p = strat["p_value"].get((training, family), np.nan)
+        p = float(p) if p is not None and np.isfinite(p) else None
+        if r2t > r2f and p is not None and p < ALPHA:
+            verdict = "holds"
+        elif r2f > r2t:
+            verdict = "does not hold"
+        else:
+            verdict = "mixed"
+        n_models = int(plain.loc[family, "n_models"]) if "n_models" in plain.columns else None
+        out.append(ClaimResult(
+            claim=claim, verdict=verdict, statistic="R²(training corpus) − R²(family)",
+            value=r2t - r2f, p_value=p, dataset=ds, notebook=notebook,
+            published=f"paper: clusters by training data (Fig. 1F); family R² {r2f:.2f}, "
+                      f"corpus R² {r2t:.2f} on the published matrix",
+            detail=("p: corpus within families (stratified permutation)" if p is not None
+                    else "corpus within families not testable")
+                   + (f"; {n_models} published models" if n_models else "")))
+    return out
+
+
+def contrast_claim(*, claim: int, statistic: str, value: float, interval: tuple[float, float],
+                   p_value: float, claimed_sign: int, n_samples: int, models: Sequence[str],
+                   dataset: str, notebook: str, published: str = "",
+                   detail: str = "") -> ClaimResult:
+    """A claim whose evidence is one contrast (e.g. string–3D CKNNA minus the random-twin
+    floor) with an interval and a p-value, judged by the sign rule."""
+    lo, hi = interval
+    return ClaimResult(claim=claim, verdict=_sign_verdict(value, lo, hi, p_value, claimed_sign),
+                       statistic=statistic, value=value, interval=interval, p_value=p_value,
+                       n_samples=n_samples, models=tuple(models), dataset=dataset,
+                       notebook=notebook, published=published, detail=detail)
+
+
+def untestable_claim(claim: int, *, why: str, notebook: str, dataset: str = "") -> ClaimResult:
+    """A record that a claim could not be tested here, and why (missing weights)."""
+    return ClaimResult(claim=claim, verdict="cannot be tested offline", statistic=why,
+                       notebook=notebook, dataset=dataset)
