@@ -29,6 +29,7 @@ MISSING = [n for n in NAMES if not _AVAIL[n][0]]
 ATOM_INPUT = [n for n in HERE if registry.info(n).input == "atoms"]
 ROTATION_INVARIANT = [n for n in ATOM_INPUT if registry.info(n).rotation_invariant]
 PER_ATOM = [n for n in HERE if registry.info(n).granularity != "structure"]
+SMILES_INPUT = [n for n in HERE if registry.info(n).input == "smiles"]
 
 
 def _molecules():
@@ -175,6 +176,38 @@ def test_pooled_vector_is_invariant_to_atom_order(name):
 def test_pooled_vector_is_invariant_to_rotation(name):
     _, emb = embedded(name)
     _close(variants(name)["rotated"], emb.values, f"{name}: pooled vector changes under rotation")
+
+
+def _smiles_dataset(smiles: dict[str, str]) -> Dataset:
+    return Dataset(DatasetInfo("battery-smiles", "molecules", version="1"),
+                   [Sample(i, smiles=s) for i, s in smiles.items()])
+
+
+@pytest.mark.parametrize("name", SMILES_INPUT)
+def test_a_malformed_smiles_is_refused_naming_the_sample(name):
+    ds = _smiles_dataset({"fine": "CCO", "broken": "C1CC(=O"})
+    with pytest.raises(ValidationError, match="'broken'"):
+        registry.get(name).embed(ds, progress=False)
+
+
+@pytest.mark.parametrize("name", SMILES_INPUT)
+def test_a_long_molecule_in_the_batch_does_not_change_the_others(name):
+    short = {"methanol": "CO", "ethanol": "CCO", "benzene": "c1ccccc1"}
+    adapter = registry.get(name)
+    alone = adapter.embed(_smiles_dataset(short), progress=False)
+    joined = adapter.embed(_smiles_dataset({**short, "c300": "C" * 300}), progress=False)
+    _close(joined.sel(sample=list(short)).values, alone.values, f"{name}: a long SMILES changed the others")
+
+
+@pytest.mark.parametrize("name", SMILES_INPUT)
+def test_an_over_long_smiles_is_refused_naming_it_or_read_as_any_other(name):
+    ds = _smiles_dataset({"ethanol": "CCO", "c1200": "C" * 1200})
+    try:
+        emb = registry.get(name).embed(ds, progress=False)
+    except ValidationError as exc:
+        assert "'c1200'" in str(exc) and "\n" not in str(exc), str(exc)
+    else:
+        assert np.isfinite(emb.values).all() and emb.sizes["sample"] == 2
 
 
 # --------------------------------------------------------------------------- models without weights
