@@ -146,4 +146,10 @@ text = (conclusions.grouping_conclusion(tables, family="family", training="corpu
                                                trees.distance_summary(pub[reference]))
         + f" Of the two sqrt(JSD) forms, the **{closest}** form puts our median distance closest "
           f"to the published {reference} median (this notebook draws the {jsd_form} form).")
+from matteralign.analysis import claims
+claim2 = claims.grouping_claims(tables, notebook="02_similarity_tree", family="family",
+                                training="corpus")
+for result in claim2:
+    claims.record(result, out)
+text += "\n\n" + "\n\n".join(claims.sentence(r) for r in claim2)
 conclusions.publish(text, out)

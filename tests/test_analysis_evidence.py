@@ -114,3 +114,17 @@ def test_pair_series_symmetrises_and_labels_each_pair():
                          models=["a", "b", "c"])
     s = evidence.pair_series(t, "cknna")
     assert s.to_dict() == pytest.approx({"a × b": 0.3, "a × c": 0.4, "b × c": 0.6})
+
+
+def test_regime_quantities_turn_notebook_tables_into_units_per_regime():
+    pairs = pd.DataFrame([("in", "cknna", "a", "b", 0.5), ("out", "cknna", "a", "b", 0.7),
+                          ("in", "cknna", "a", "c", 0.4), ("out", "cknna", "a", "c", 0.6)],
+                         columns=["regime", "metric", "model_a", "model_b", "value"])
+    ids = pd.DataFrame([("in", "a", "twonn", 10.0), ("out", "a", "twonn", 4.0)],
+                       columns=["regime", "model", "method", "intrinsic_dimension"])
+    planes = pd.DataFrame([("in", "a", 0.3, 0.4), ("out", "a", 0.1, 0.1)],
+                          columns=["regime", "model", "delta_to_ref", "delta_from_ref"])
+    q = evidence.regime_quantities(pairs, ids, planes)
+    assert q["cknna"]["out"].to_dict() == {"a × b": 0.7, "a × c": 0.6}
+    assert q["id_twonn"]["in"].to_dict() == {"a": 10.0}
+    assert q["delta_sum"]["in"].to_dict() == pytest.approx({"a": 0.7})

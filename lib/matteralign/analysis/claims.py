@@ -41,7 +41,7 @@ from matteralign.errors import ValidationError
 
 __all__ = ["CLAIMS", "VERDICTS", "NOT_OFFLINE", "ALPHA", "ClaimResult", "record", "collect",
            "scoreboard", "write_scoreboard", "rank_correlation_claim", "collapse_claim",
-           "grouping_claims", "contrast_claim", "untestable_claim"]
+           "grouping_claims", "contrast_claim", "untestable_claim", "sentence"]
 
 #: Significance level of every verdict rule below.
 ALPHA = 0.05
@@ -64,7 +64,8 @@ VERDICTS = ("holds", "does not hold", "mixed", "cannot be tested offline")
 #: offline (shown when no record exists).
 NOT_OFFLINE: dict[int, str] = {
     5: "needs protein model weights (ESM2/ESMC/ESM3, ESM-IF, ProteinMPNN, ProstT5); "
-       "see notebook 06 for where to put them",
+       "see notebook 06 for where to put them (with them it reports the ratio in its "
+       "conclusion, without an interval yet)",
     6: "needs Orb-v3, MACE and EquiformerV2 weights, none of which can be had offline",
     7: "needs a large model and a smaller one distilled from it; the offline models have no "
        "such pair",
@@ -371,3 +372,19 @@ def untestable_claim(claim: int, *, why: str, notebook: str, dataset: str = "") 
     """A record that a claim could not be tested here, and why (missing weights)."""
     return ClaimResult(claim=claim, verdict="cannot be tested offline", statistic=why,
                        notebook=notebook, dataset=dataset)
+
+
+def sentence(result: ClaimResult) -> str:
+    """Markdown: the verdict on one claim with its statistic, for a notebook's conclusion.
+
+    >>> print(sentence(untestable_claim(6, why="no Orb-v3 weights", notebook="x")))
+    **Claim 6** (Equivariance is learnable (Orb-v3 aligns with equivariant MACE / EquiformerV2)): cannot be tested offline — no Orb-v3 weights.
+    """
+    head = f"**Claim {result.claim}** ({CLAIMS[result.claim]}"
+    head += f", {result.dataset})" if result.dataset else ")"
+    if result.value is None:
+        return f"{head}: {result.verdict} — {result.statistic}."
+    n = f"N = {result.n_samples} samples per model" if result.n_samples else ""
+    extra = "; ".join(x for x in (n, result.detail) if x)
+    beside = f" Published: {result.published}." if result.published else ""
+    return f"{head}: **{result.verdict}** — {_statistic_text(result)} ({extra}).{beside}"

@@ -45,7 +45,7 @@ import pandas as pd
 from matteralign.errors import ValidationError
 
 __all__ = ["RankEvidence", "PairedEvidence", "rank_correlation", "paired_difference",
-           "regime_table", "pair_series"]
+           "regime_table", "regime_quantities", "pair_series"]
 
 EXACT_MODELS = 8
 EXACT_UNITS = 16
@@ -320,3 +320,34 @@ def regime_table(
                          "low": ev.low, "high": ev.high, "p_value": ev.p_value,
                          "p_wilcoxon": ev.p_wilcoxon, "p_method": ev.p_method})
     return pd.DataFrame(rows)
+
+
+def regime_quantities(pairs: pd.DataFrame, ids: pd.DataFrame | None = None,
+                      planes: pd.DataFrame | None = None) -> dict[str, dict[str, pd.Series]]:
+    """The input of :func:`regime_table` from the tidy tables of notebook 04.
+
+    Args:
+        pairs: rows ``regime, metric, model_a, model_b, value`` (one per pair ``a < b``).
+        ids: rows ``regime, model, method, intrinsic_dimension``; each method becomes the
+            quantity ``id_<method>`` with models as units.
+        planes: rows ``regime, model, delta_to_ref, delta_from_ref``; their sum becomes the
+            quantity ``delta_sum`` with models as units.
+
+    Returns:
+        ``{quantity: {regime: Series over units}}``.
+    """
+    out: dict[str, dict[str, pd.Series]] = {}
+    for (metric, regime), g in pairs.groupby(["metric", "regime"], sort=False):
+        out.setdefault(str(metric), {})[str(regime)] = pd.Series(
+            g["value"].to_numpy(float),
+            index=[f"{a} × {b}" for a, b in zip(g["model_a"], g["model_b"])])
+    if ids is not None:
+        for (method, regime), g in ids.groupby(["method", "regime"], sort=False):
+            out.setdefault(f"id_{method}", {})[str(regime)] = pd.Series(
+                g["intrinsic_dimension"].to_numpy(float), index=g["model"].astype(str))
+    if planes is not None:
+        for regime, g in planes.groupby("regime", sort=False):
+            out.setdefault("delta_sum", {})[str(regime)] = pd.Series(
+                (g["delta_to_ref"] + g["delta_from_ref"]).to_numpy(float),
+                index=g["model"].astype(str))
+    return out
