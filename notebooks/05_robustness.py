@@ -28,9 +28,17 @@
 dataset = "mptrj-random"
 models = ["chgnet-0.3.0", "sevennet-0", "sevennet-l3i5", "soap"]
 k = 25
-ks = [5, 10, 25, 50, 100]
-sample_sizes = [50, 100, 150, 200]
-n_samples = 200
+ks = [5, 10, 25, 50, 100, 200, 400]
+# mptrj-random at its full size; the sweep below measures where conclusions stop moving
+n_samples = 1000
+sample_sizes = [100, 200, 300, 500, 700, 1000]
+# k/N of the paper's k = 25 at N = 1000, held fixed in the second sweep
+k_fraction = 0.025
+# fast models on QM9, swept to 10,000 molecules
+qm9_models = ["chgnet-0.3.0", "smiles-tokens", "coulomb-eigen", "rdkit-2d"]
+qm9_sample_sizes = [250, 500, 1000, 2000, 5000, 10000]
+tau_min = 0.9
+n_boot = 1000
 n_repeats = 5
 poolings = ["mean", "sum", "cumulants"]
 pooling_models = ["chgnet-0.3.0", "chgnet-0.2.0", "sevennet-0"]
@@ -83,24 +91,59 @@ plotting.save_figure(fig, out, "cknna_vs_k")
 plt.show()
 
 # %% [markdown]
-# ## CKNNA vs number of samples (repeated random subsets)
+# ## How many samples? CKNNA vs N at fixed k and at fixed k/N
+#
+# CKNNA of every pair on `n_repeats` random subsets per size N (`analysis.sample_size`), once
+# with k fixed and once with k/N fixed (neighbourhoods that stay the same share of the data).
+# A size is **stable** when, against the largest N, Kendall's τ of the pairs' mean CKNNA has
+# its 95 % bootstrap interval (over pairs) above `tau_min` and the mean CKNNA's 95 % interval
+# (over repeats) of its difference lies within ±`tolerance`. The required N is the smallest
+# size from which every larger one is stable; it sets the other notebooks' defaults.
 
 # %%
-by_n = robustness.sweep_samples(collection, sample_sizes, k=min(k, min(sample_sizes) - 1),
-                                n_repeats=n_repeats, seed=seed)
-by_n["pair"] = by_n.model_a + " – " + by_n.model_b
+from matteralign.analysis import sample_size
+sweeps = {f"{dataset}, k = {k}": sample_size.sweep(collection, sample_sizes, k=k,
+                                                   n_repeats=n_repeats, seed=seed),
+          f"{dataset}, k/N = {k_fraction:g}": sample_size.sweep(
+              collection, sample_sizes, k_fraction=k_fraction, n_repeats=n_repeats, seed=seed)}
+qm9_collection, qm9_skipped = compute.embed_models(qm9_models, "qm9", n_samples=max(qm9_sample_sizes),
+                                                   seed=seed, device=device)
+display(Markdown(conclusions.missing_weights_note(qm9_skipped) or "All QM9 models ran."))
+sweeps[f"qm9, k = {k}"] = sample_size.sweep(qm9_collection, qm9_sample_sizes, k=k,
+                                             n_repeats=n_repeats, seed=seed)
+sweeps[f"qm9, k/N = {k_fraction:g}"] = sample_size.sweep(
+    qm9_collection, qm9_sample_sizes, k_fraction=k_fraction, n_repeats=n_repeats, seed=seed)
+by_n = pd.concat([df.assign(sweep=name) for name, df in sweeps.items()], ignore_index=True)
 paths.save_table(by_n, out / "cknna_vs_samples.csv")
-fig, ax = plt.subplots(figsize=(8, 4.5))
-sns.lineplot(data=by_n, x="n", y="value", hue="pair", marker="o", errorbar=("pi", 90), ax=ax)
-ax.set(xscale="log", xlabel="number of samples N", ylabel="CKNNA (unitless)",
-       title=f"CKNNA vs N on {dataset} ({n_repeats} random subsets per N; band = 90% interval)")
-ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+stability = pd.concat([sample_size.stability_table(df, tau_min=tau_min, tolerance=tolerance,
+                                                   n_boot=n_boot, seed=seed).assign(sweep=name)
+                       for name, df in sweeps.items()])
+paths.save_table(stability, out / "stability.csv")
+required = pd.Series({name: sample_size.required_n(stability[stability.sweep == name])
+                      for name in sweeps}, name="required N")
+paths.save_table(required.to_frame(), out / "required_n.csv")
+stability.round(3)
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+sns.lineplot(data=by_n, x="n", y="value", hue="sweep", units="pair", estimator=None, lw=0.6,
+             alpha=0.5, ax=axes[0], legend=False)
+sns.lineplot(data=by_n.groupby(["sweep", "n"], as_index=False)["value"].mean(), x="n", y="value",
+             hue="sweep", marker="o", lw=2, ax=axes[0])
+axes[0].set(xscale="log", xlabel="number of samples N", ylabel="CKNNA (unitless)",
+            title="CKNNA per pair (thin) and mean over pairs (thick)")
+axes[0].legend(fontsize=7)
+for name, g in stability.groupby("sweep"):
+    axes[1].errorbar(g.index, g["tau"], yerr=[g["tau"] - g["tau_low"], g["tau_high"] - g["tau"]],
+                     marker="o", capsize=3, label=name)
+axes[1].axhline(tau_min, color="0.4", ls="--", lw=0.8)
+axes[1].set(xscale="log", xlabel="number of samples N",
+            ylabel="Kendall τ of pair means vs largest N (95 % CI)",
+            title=f"Rank order of model pairs (criterion τ ≥ {tau_min:g})")
+axes[1].legend(fontsize=7)
 plotting.save_figure(fig, out, "cknna_vs_samples")
 plt.show()
-stable = robustness.stabilisation_table(by_n, tolerance=tolerance)
-paths.save_table(stable, out / "stabilisation.csv")
-means = stable.drop(columns="stabilises_at_n")
-stable.round(3)
+required
 
 # %% [markdown]
 # ## CKNNA vs pooling
@@ -148,14 +191,13 @@ by_layer.round(3)
 
 # %%
 by_reliable_k = by_k[by_k.reliable].groupby("k")["value"].mean()
+fixed_k = sweeps[f"{dataset}, k = {k}"].groupby("n")["value"].mean()
 ranges = {f"k (k/N ≤ {metrics.CKNNA_MAX_K_FRACTION:g})": (by_reliable_k.min(), by_reliable_k.max()),
-          "number of samples": (means.mean().min(), means.mean().max()),
+          f"number of samples (k = {k})": (fixed_k.min(), fixed_k.max()),
           "pooling": (by_pool.groupby("pooling")["value"].mean().min(),
                       by_pool.groupby("pooling")["value"].mean().max()),
           "layer": (by_layer["cknna_to_reference"].min(), by_layer["cknna_to_reference"].max())}
 text = ("Mean CKNNA over model pairs as one choice varies:\n\n" + conclusions.robustness_conclusion(ranges)
-        + "\n\n" + conclusions.stabilisation_sentence(
-            means.columns, means.mean().values, tolerance=tolerance,
-            what=f"The mean CKNNA over model pairs (k = {min(k, min(sample_sizes) - 1)})",
-            per_group=stable["stabilises_at_n"].values, group_name="model pairs"))
+        + "\n\n" + conclusions.sample_size_conclusion(stability, required, tau_min=tau_min,
+                                                      tolerance=tolerance))
 conclusions.publish(text, out)

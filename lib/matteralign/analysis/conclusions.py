@@ -32,6 +32,7 @@ __all__ = [
     "stabilisation_sentence",
     "protein_conclusion",
     "missing_weights_note",
+    "block_contrast_sentence",
     "publish",
 ]
 
@@ -269,6 +270,49 @@ def stabilisation_sentence(sizes: Sequence[float], estimates: Sequence[float], *
     return text
 
 
+def sample_size_conclusion(stability: pd.DataFrame, required: Mapping[str, Any], *,
+                           tau_min: float, tolerance: float) -> str:
+    """Markdown: per sample-size sweep, where the conclusions stop moving (the output of
+    :func:`~matteralign.analysis.sample_size.stability_table` stacked with a ``sweep``
+    column, and ``{sweep: required N or None}``).
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"sweep": ["s", "s"], "tau": [0.8, 1.0], "tau_low": [0.5, 1.0],
+    ...                   "tau_high": [0.9, 1.0], "delta": [0.03, 0.0], "delta_low": [0.02, 0.0],
+    ...                   "delta_high": [0.04, 0.0], "stable": [False, True]},
+    ...                  index=pd.Index([100, 200], name="n"))
+    >>> print(sample_size_conclusion(t, {"s": None}, tau_min=0.9, tolerance=0.02))
+    - **s**: not stable before the largest N = 200: at N = 100 Kendall τ = 0.80 [0.50, 0.90] and the mean CKNNA is +0.030 [+0.020, +0.040] from its value at N = 200; larger samples are needed.
+    """
+    lines = []
+    for name, g in stability.groupby("sweep", sort=False):
+        g = g.sort_index()
+        largest = int(g.index.max())
+        need = required.get(name)
+        if need is None:
+            row = g.iloc[-2] if len(g) > 1 else g.iloc[-1]
+            lines.append(
+                f"- **{name}**: not stable before the largest N = {largest}: at N = {row.name} "
+                f"Kendall τ = {row['tau']:.2f} [{row['tau_low']:.2f}, {row['tau_high']:.2f}] and "
+                f"the mean CKNNA is {row['delta']:+.3f} [{row['delta_low']:+.3f}, "
+                f"{row['delta_high']:+.3f}] from its value at N = {largest}; larger samples are "
+                "needed.")
+            continue
+        row = g.loc[need]
+        below = g[g.index < need]
+        before = ""
+        if len(below):
+            b = below.iloc[-1]
+            before = (f" At N = {b.name} it was not (τ = {b['tau']:.2f} [{b['tau_low']:.2f}, "
+                      f"{b['tau_high']:.2f}], Δmean {b['delta']:+.3f}).")
+        lines.append(
+            f"- **{name}**: stable from N = {need} (of {largest}): Kendall τ = {row['tau']:.2f} "
+            f"[95 % CI {row['tau_low']:.2f}, {row['tau_high']:.2f}] ≥ {tau_min:g} and the mean "
+            f"CKNNA within ±{tolerance:g} ({row['delta']:+.3f} [{row['delta_low']:+.3f}, "
+            f"{row['delta_high']:+.3f}]).{before}")
+    return "\n".join(lines)
+
+
 def protein_conclusion(seq_struct: float, within_seq: float, small_molecule: float | None) -> str:
     """Markdown: sequence–structure alignment against within-sequence (and small-molecule)
     alignment."""
@@ -305,3 +349,21 @@ def publish(text: str, out_dir: Any = None, *, title: str = "Conclusion") -> Any
 
         save_text(body, Path(out_dir) / "conclusion.md")
     return Markdown(body)
+
+
+def block_contrast_sentence(ev: Any, *, block: str, floor: str, dataset: str = "") -> str:
+    """Markdown: one :class:`~matteralign.analysis.evidence.BlockContrast` in words — the
+    block mean, the floor mean, their difference with its interval, and the block mean's
+    permutation p against its chance level.
+
+    >>> from types import SimpleNamespace as NS
+    >>> ev = NS(metric="cknna", block_mean=0.3, floor_mean=0.1, value=0.2, low=0.15, high=0.26,
+    ...         level=0.95, p_value=0.005, n_perm=199, null_mean=0.01)
+    >>> print(block_contrast_sentence(ev, block="string × 3D", floor="control × 3D"))
+    cknna, string × 3D 0.300 vs control × 3D 0.100: difference +0.200 [95 % CI +0.150, +0.260]; string × 3D against shuffled samples (chance 0.010): p = 0.005.
+    """
+    where = f"on {dataset}, " if dataset else ""
+    return (f"{where}{ev.metric}, {block} {ev.block_mean:.3f} vs {floor} {ev.floor_mean:.3f}: "
+            f"difference {ev.value:+.3f} [{100 * ev.level:g} % CI {ev.low:+.3f}, "
+            f"{ev.high:+.3f}]; {block} against shuffled samples (chance {ev.null_mean:.3f}): "
+            f"{fmt_p(ev.p_value, ev.n_perm)}.")
