@@ -38,9 +38,10 @@ from matteralign.models._random import copy_statistics, random_info, register_wi
 from matteralign.models._weights import availability, torch_threads
 from matteralign.models.base import ModelAdapter, ModelInfo
 
-__all__ = ["CHECKPOINTS", "VACUUM", "CHGNetAdapter", "register", "to_structure"]
+__all__ = ["BATCH_SIZE", "CHECKPOINTS", "VACUUM", "CHGNetAdapter", "register", "to_structure"]
 
 VACUUM = 10.0  # Å of empty space around a molecule in its box
+BATCH_SIZE = 16  # structures per forward pass; chosen by benchmarks/extraction.py --batching
 _MBD = "Matbench Discovery, unique-prototypes test set (models/chgnet/chgnet-0.3.0.yml)"
 _REFERENCE = "Deng et al., Nat. Mach. Intell. 5, 1031 (2023); arXiv:2302.14231"
 
@@ -141,21 +142,27 @@ class CHGNetAdapter(ModelAdapter):
             fine-tuned model; default is the checkpoint in the ``chgnet`` wheel.
         seed: if given, the random-weights twin: the same architecture rebuilt from the
             checkpoint's ``model_args`` with torch seeded by ``seed``.
-        batch_size: structures per forward pass.
+        batch_size: structures per forward pass (CHGNet's own batched forward: the graphs
+            are joined by ``BatchedGraph.from_graphs``); 1 is the per-structure path.
+            Default :data:`BATCH_SIZE`.
         threads: torch intra-op threads during extraction (None: leave torch's setting);
             1 by default — see :func:`~matteralign.models._weights.torch_threads`.
     """
 
+    default_batch_size = 32  # samples per atom_features call from embed (forward passes of batch_size)
+
     def __init__(
         self, name: str = "chgnet-0.3.0", weights: Any = None, seed: int | None = None,
-        batch_size: int = 16, threads: int | None = 1,
+        batch_size: int = BATCH_SIZE, threads: int | None = 1,
     ):
         if name not in CHECKPOINTS:
             raise unknown_name("CHGNet checkpoint", name, list(CHECKPOINTS))
+        if int(batch_size) < 1:
+            raise ValidationError(f"batch_size must be positive; got {batch_size}")
         self.checkpoint = name
         self.weights = weights
         self.seed = seed
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.threads = threads
         base = info(name)
         self.info = base if seed is None else random_info(base, seed)

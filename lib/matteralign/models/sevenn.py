@@ -22,6 +22,16 @@ the autograd force/stress module never run. Layers:
 
 Structures are read as given: periodic crystals with their cell, molecules without one
 (SevenNet's neighbour list honours ``pbc``).
+
+Batching: ``batch_size`` structures go through one forward pass in SevenNet's own batched
+mode — their graphs are concatenated by torch_geometric's ``Batch.from_data_list`` (what
+the ``DataLoader`` of ``sevenn.scripts.inference`` does) and the model runs with
+``set_is_batch_data(True)``; the node features are split back per structure by atom count.
+``batch_size=1`` is the per-structure path (unbatched mode, one forward per structure).
+Message passing never crosses structures, so both paths give the same features (to float32
+rounding, ≲1e-5). The cost is dominated by the per-edge tensor products of the convolutions,
+which batching does not reduce, so on CPU the default is the per-structure path (see
+:data:`BATCH_SIZE`).
 """
 
 from __future__ import annotations
@@ -39,11 +49,16 @@ from matteralign.models._random import copy_statistics, random_info, register_wi
 from matteralign.models._weights import availability, torch_threads
 from matteralign.models.base import ModelAdapter, ModelInfo
 
-__all__ = ["CHECKPOINTS", "SevenNetAdapter", "register"]
+__all__ = ["BATCH_SIZE", "CHECKPOINTS", "SevenNetAdapter", "register"]
 
 _REFERENCE = "Park et al., J. Chem. Theory Comput. 20, 4857 (2024); arXiv:2402.03789"
 _MBD = "Matbench Discovery, unique-prototypes test set (models/sevennet/{}.yml)"
 N_BLOCKS = 5
+# Structures per forward pass. On CPU the per-structure path measured fastest (batches of
+# 4–32: 0.65–1.07x of it, benchmarks/RESULTS.md "Batched MLIP extraction"): the convolutions
+# are bound by per-edge tensor products, whose intermediates outgrow the caches when graphs
+# are joined. Pass batch_size > 1 for the batched mode (e.g. on a GPU; not measured here).
+BATCH_SIZE = 1
 
 CHECKPOINTS: dict[str, dict[str, Any]] = {
     "sevennet-0": dict(
@@ -145,20 +160,27 @@ class SevenNetAdapter(ModelAdapter):
             checkpoint's config (``build_E3_equivariant_model``) with torch seeded by ``seed``;
             frozen statistics (buffers, ``requires_grad=False`` parameters) are kept.
         modal: fidelity of a multi-fidelity model (default from :data:`CHECKPOINTS`).
+        batch_size: structures per forward pass (SevenNet's batched mode); 1 is the
+            per-structure path (unbatched mode). Default :data:`BATCH_SIZE`.
         threads: torch intra-op threads during extraction (None: leave torch's setting);
             1 by default — see :func:`~matteralign.models._weights.torch_threads`.
     """
 
+    default_batch_size = 32  # samples per atom_features call from embed (forward passes of batch_size)
+
     def __init__(
         self, name: str = "sevennet-0", weights: Any = None, seed: int | None = None,
-        modal: str | None = None, threads: int | None = 1,
+        modal: str | None = None, batch_size: int = BATCH_SIZE, threads: int | None = 1,
     ):
         if name not in CHECKPOINTS:
             raise unknown_name("SevenNet checkpoint", name, list(CHECKPOINTS))
+        if int(batch_size) < 1:
+            raise ValidationError(f"batch_size must be positive; got {batch_size}")
         self.checkpoint = name
         self.weights = weights
         self.seed = seed
         self.modal = modal if modal is not None else CHECKPOINTS[name]["modal"]
+        self.batch_size = int(batch_size)
         self.threads = threads
         base = info(name)
         self.info = base if seed is None else random_info(base, seed)
@@ -167,7 +189,8 @@ class SevenNetAdapter(ModelAdapter):
 
     @property
     def model(self):
-        """The ``AtomGraphSequential`` module (loaded on first use, eval mode, unbatched)."""
+        """The ``AtomGraphSequential`` module (loaded on first use, eval mode; each
+        :meth:`atom_features` call sets its batched/unbatched mode)."""
         if self._model is None:
             from sevenn import util
             from sevenn.model_build import build_E3_equivariant_model
@@ -209,8 +232,8 @@ class SevenNetAdapter(ModelAdapter):
     ) -> list[np.ndarray]:
         """Node features ``(n_atoms, D)`` (float32) of ``layer`` for each sample.
 
-        Cost: the interaction blocks up to ``layer`` of one forward pass per structure,
-        O(n_atoms · neighbours · channels); no forces.
+        Cost: the interaction blocks up to ``layer``, O(n_atoms · neighbours · channels), in
+        forward passes of ``batch_size`` structures; no forces.
         """
         import sevenn._keys as KEY
         import torch
@@ -223,19 +246,30 @@ class SevenNetAdapter(ModelAdapter):
         cols = None
         if scalars_only and target.endswith("equivariant_gate"):
             cols = scalar_slices(model._modules[target].gate.irreps_out)
-        out = []
+        graphs = []
+        for s in samples:
+            try:
+                graph = unlabeled_atoms_to_graph(_atoms(s), self._cutoff, with_shift=False)
+            except Exception as exc:
+                sid = getattr(s, "id", "?")
+                raise ValidationError(f"SevenNet cannot build a graph for sample {sid!r}: {exc}") from exc
+            data = AtomGraphData.from_numpy_dict(graph)
+            if model.modal_map:
+                data[KEY.DATA_MODALITY] = self.modal
+            graphs.append(data)
+        batched = self.batch_size > 1
+        model.set_is_batch_data(batched)
+        out: list[np.ndarray] = []
         with torch.no_grad(), torch_threads(self.threads):
-            for s in samples:
-                try:
-                    graph = unlabeled_atoms_to_graph(_atoms(s), self._cutoff, with_shift=False)
-                except Exception as exc:
-                    sid = getattr(s, "id", "?")
-                    raise ValidationError(f"SevenNet cannot build a graph for sample {sid!r}: {exc}") from exc
-                data = AtomGraphData.from_numpy_dict(graph)
-                if model.modal_map:
-                    data[KEY.DATA_MODALITY] = self.modal
-                data.to(device)
-                data = model._preprocess(data)
+            for start in range(0, len(graphs), self.batch_size):
+                chunk = graphs[start : start + self.batch_size]
+                if batched:
+                    from torch_geometric.data import Batch
+
+                    data = Batch.from_data_list(chunk)
+                else:
+                    data = chunk[0]
+                data = model._preprocess(data.to(device))
                 for name, module in model._modules.items():
                     data = module(data)
                     if name == target:
@@ -243,9 +277,14 @@ class SevenNetAdapter(ModelAdapter):
                 x = data[KEY.NODE_FEATURE].detach()
                 if cols is not None:
                     x = torch.cat([x[:, sl] for sl in cols], dim=1)
-                out.append(x.cpu().numpy())
+                x = x.cpu().numpy()
+                sizes = [int(g[KEY.NUM_ATOMS]) for g in chunk]
+                if x.shape[0] != sum(sizes):  # pragma: no cover - a changed sevenn layout
+                    raise ValidationError(
+                        f"SevenNet returned {x.shape[0]} node rows for {sum(sizes)} atoms"
+                    )
+                out.extend(np.split(x, np.cumsum(sizes)[:-1]))
         return out
-
 
 def _available():
     return availability(None, "sevenn", "models")
