@@ -66,3 +66,25 @@ def test_unknown_prediction_method_is_refused(structures):
 
     with pytest.raises(ValidationError, match="method"):
         performance.predict("chgnet-0.3.0", structures, method="magic")
+
+
+def test_force_mae_interval_resamples_whole_structures_and_brackets_the_mae():
+    import numpy as np
+
+    from matteralign.analysis.performance import _force_mae_interval
+
+    rng = np.random.default_rng(0)
+    n_atoms = np.array([3, 5, 2, 7, 4] * 20)
+    abs_err = np.abs(rng.normal(size=(n_atoms.sum(), 3)))
+    lo, hi = _force_mae_interval(abs_err, n_atoms, n_boot=500, seed=0)
+    assert lo < abs_err.mean() < hi and hi - lo < 0.2
+
+
+def test_force_mae_interval_of_identical_structures_is_a_point():
+    import numpy as np
+
+    from matteralign.analysis.performance import _force_mae_interval
+
+    abs_err = np.full((12, 3), 0.25)
+    lo, hi = _force_mae_interval(abs_err, np.array([3, 3, 3, 3]), n_boot=100, seed=0)
+    assert lo == hi == 0.25

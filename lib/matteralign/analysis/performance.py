@@ -184,14 +184,28 @@ def refit_residuals(residual: np.ndarray, counts: np.ndarray, *, n_folds: int = 
     return out
 
 
+def _force_mae_interval(abs_err: np.ndarray, n_atoms: np.ndarray, *, n_boot: int,
+                        seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the force MAE, resampling whole structures."""
+    per_structure = np.add.reduceat(abs_err.sum(axis=1), np.r_[0, np.cumsum(n_atoms)[:-1]])
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(n_atoms), size=(n_boot, len(n_atoms)))
+    boot = per_structure[idx].sum(axis=1) / (3.0 * n_atoms[idx].sum(axis=1))
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def errors(models: Sequence[str], dataset: Any, *, device: str = "cpu",
-           n_folds: int = 5, ridge: float = 10.0, threads: int | None = 1) -> pd.DataFrame:
+           n_folds: int = 5, ridge: float = 10.0, threads: int | None = 1,
+           n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
     """Energy and force errors of each model against the DFT labels of ``dataset``.
 
     Returns:
         One row per model: ``energy_mae_ev_per_atom`` (raw), ``energy_mae_refit_ev_per_atom``
         (after cross-validated per-element offsets, see the module docstring),
-        ``force_mae_ev_per_A`` (NaN when labels lack forces) and ``n_structures``.
+        ``force_mae_ev_per_A`` (NaN when labels lack forces) with its 95 % percentile
+        bootstrap interval over structures ``force_mae_low`` / ``force_mae_high``
+        (``n_boot`` resamples, ``seed``), and ``n_structures``.
     """
     rows = _atoms_with_labels(dataset)
     e_ref = np.array([r[2] for r in rows])
@@ -205,9 +219,15 @@ def errors(models: Sequence[str], dataset: Any, *, device: str = "cpu",
         residual = np.asarray(pred["energy"].values) - e_ref
         e_mae = float(np.mean(np.abs(residual) / n_atoms))
         e_refit = float(np.mean(np.abs(refit_residuals(residual, counts, n_folds=n_folds, ridge=ridge)) / n_atoms))
-        f_mae = float(np.mean(np.abs(np.asarray(pred["forces"].values) - np.concatenate(
-            [np.asarray(f, float) for f in f_ref])))) if has_forces else float("nan")
+        f_lo = f_hi = f_mae = float("nan")
+        if has_forces:
+            abs_err = np.abs(np.asarray(pred["forces"].values) - np.concatenate(
+                [np.asarray(f, float) for f in f_ref]))
+            f_mae = float(np.mean(abs_err))
+            f_lo, f_hi = _force_mae_interval(abs_err, n_atoms.astype(int), n_boot=n_boot,
+                                             seed=seed)
         out.append({"model": name, "energy_mae_ev_per_atom": e_mae,
                     "energy_mae_refit_ev_per_atom": e_refit, "force_mae_ev_per_A": f_mae,
+                    "force_mae_low": f_lo, "force_mae_high": f_hi,
                     "n_structures": len(rows)})
     return pd.DataFrame(out).set_index("model")
