@@ -103,8 +103,12 @@ if seq_ready and struct_ready:
     plotting.save_figure(fig, out, "heatmap_cknna")
     plt.show()
     ref_path = paths.repo_path(small_molecule_reference)
-    if ref_path.exists():
-        small = robustness.block_mean(io.load(ref_path), "cknna")
+    if ref_path.exists():  # trained small-molecule models only: no random twins, no controls
+        small_tensor = io.load(ref_path)
+        trained = [str(m) for m, b in zip(small_tensor["model_a"].values,
+                                          small_tensor.coords.get("block_a", small_tensor["model_a"]).values)
+                   if str(b) not in ("random twin", "string control")]
+        small = robustness.block_mean(small_tensor, "cknna", trained, trained)
 else:
     paths.save_text(f"Not computed: {len(ready)} of {len(wanted)} protein models have weights here "
                     "(see status.csv for what to download).\n", out / "status.md")

@@ -128,3 +128,158 @@ def test_regime_quantities_turn_notebook_tables_into_units_per_regime():
     assert q["cknna"]["out"].to_dict() == {"a × b": 0.7, "a × c": 0.6}
     assert q["id_twonn"]["in"].to_dict() == {"a": 10.0}
     assert q["delta_sum"]["in"].to_dict() == pytest.approx({"a": 0.7})
+
+
+# ------------------------------------------------------------------ claim 1: block contrast
+def _two_sides(n=60, seed=0):
+    """Two 'string' and one '3D' representation of one latent geometry, and their twins
+    (independent of it)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 5))
+    emb = {"s1": z @ rng.normal(size=(5, 8)) + 0.3 * rng.normal(size=(n, 8)),
+           "s2": np.tanh(z) + 0.5 * rng.normal(size=(n, 5)),
+           "t": z ** 3 + 0.2 * rng.normal(size=(n, 5))}
+    for name in list(emb):
+        emb[f"{name}-random"] = rng.normal(size=(n, 6))
+    return emb
+
+
+def test_block_contrast_equals_a_naive_recomputation_with_metrics_cknna():
+    emb, k, n, n_boot, n_perm, seed = _two_sides(), 6, 60, 12, 15, 4
+    rows, cols = ["s1", "s2"], ["t"]
+    floor = evidence.twin_floor(rows, cols, emb)
+    c = evidence.block_contrast(emb, rows, cols, floor, k=k, n_boot=n_boot, n_perm=n_perm,
+                                seed=seed)
+
+    def contrast(x, perm=None):
+        block = np.mean([metrics.cknna(x[a], x[b] if perm is None else x[b][perm], k=k)
+                         for a in rows for b in cols])
+        return block, block - np.mean([metrics.cknna(x[a], x[b], k=k) for a, b in floor])
+
+    block, value = contrast(emb)
+    assert c.value == pytest.approx(value, abs=1e-10)
+    assert c.block_mean == pytest.approx(block, abs=1e-10)
+    rng = np.random.default_rng(seed)
+    reps = []
+    for _ in range(n_boot):
+        idx = np.sort(rng.choice(n, size=n // 2, replace=False))
+        reps.append(contrast({m: x[idx] for m, x in emb.items()})[1])
+    dev = np.array(reps) - np.mean(reps)  # fraction 1/2: scale sqrt(m / (N − m)) = 1
+    np.testing.assert_allclose(c.replicates, reps, atol=1e-10)
+    assert (c.low, c.high) == pytest.approx((value - np.quantile(dev, 0.975),
+                                             value - np.quantile(dev, 0.025)), abs=1e-10)
+    null = np.array([contrast(emb, rng.permutation(n))[0] for _ in range(n_perm)])
+    np.testing.assert_allclose(c.null, null, atol=1e-10)
+    assert c.p_value == pytest.approx((1 + np.sum(null >= block - 1e-12)) / (1 + n_perm))
+
+
+def test_block_contrast_of_shared_geometry_rises_above_the_twin_floor():
+    emb = _two_sides(n=80)
+    c = evidence.block_contrast(emb, ["s1", "s2"], ["t"],
+                                evidence.twin_floor(["s1", "s2"], ["t"], emb), k=6, n_boot=40,
+                                n_perm=99)
+    assert c.low > 0 and c.low <= c.value <= c.high
+    assert c.p_value == pytest.approx(0.01)
+    assert c.null_mean < c.floor_mean + 0.1 < c.block_mean
+
+
+def test_block_contrast_of_unrelated_sides_has_a_large_p_and_an_interval_around_zero():
+    emb = _two_sides(n=80)
+    emb["t"] = emb.pop("t-random")
+    emb["t-random"] = np.random.default_rng(9).normal(size=(80, 6))
+    c = evidence.block_contrast(emb, ["s1", "s2"], ["t"],
+                                evidence.twin_floor(["s1", "s2"], ["t"], emb), k=6, n_boot=40,
+                                n_perm=99)
+    assert c.p_value > 0.05
+    assert c.low < 0 < c.high
+
+
+def test_block_contrast_with_a_dense_metric_recomputes_every_permutation():
+    emb, n_perm, seed = _two_sides(n=40), 9, 2
+    c = evidence.block_contrast(emb, ["s1"], ["t"], [("s1-random", "t")], metric="dcor",
+                                n_boot=4, n_perm=n_perm, seed=seed)
+    assert c.value == pytest.approx(metrics.distance_correlation(emb["s1"], emb["t"])
+                                    - metrics.distance_correlation(emb["s1-random"], emb["t"]))
+    rng = np.random.default_rng(seed)
+    for _ in range(4):
+        rng.choice(40, size=20, replace=False)
+    null = [metrics.distance_correlation(emb["s1"], emb["t"][rng.permutation(40)])
+            for _ in range(n_perm)]
+    np.testing.assert_allclose(c.null, null, atol=1e-10)
+    assert c.k is None
+
+
+def test_block_contrasts_against_several_floors_equal_one_call_per_floor():
+    emb = _two_sides()
+    floors = {"twins": evidence.twin_floor(["s1", "s2"], ["t"], emb),
+              "control": [("t-random", "t")]}
+    both = evidence.block_contrasts(emb, ["s1", "s2"], ["t"], floors, k=5, n_boot=8, n_perm=9,
+                                    seed=3)
+    assert list(both) == ["twins", "control"]
+    for label, pairs in floors.items():
+        one = evidence.block_contrast(emb, ["s1", "s2"], ["t"], pairs, k=5, n_boot=8, n_perm=9,
+                                      seed=3)
+        assert (both[label].value, both[label].low, both[label].high, both[label].p_value) == \
+            pytest.approx((one.value, one.low, one.high, one.p_value), abs=1e-12)
+        np.testing.assert_allclose(both[label].replicates, one.replicates, atol=1e-12)
+
+def test_block_contrast_lists_every_model_it_rests_on():
+    emb = _two_sides()
+    c = evidence.block_contrast(emb, ["s1", "s2"], ["t"],
+                                evidence.twin_floor(["s1", "s2"], ["t"], emb), k=5, n_boot=2,
+                                n_perm=1)
+    assert c.models == ("s1", "t", "s2", "s1-random", "s2-random", "t-random")
+    assert list(c.block.index) == ["s1 × t", "s2 × t"]
+
+
+def test_block_contrast_rejects_a_model_on_both_sides():
+    emb = _two_sides()
+    with pytest.raises(ValidationError, match="both sides"):
+        evidence.block_contrast(emb, ["s1", "t"], ["t"], [("s1-random", "t")], k=5)
+
+
+def test_block_contrast_rejects_a_model_without_embeddings():
+    emb = _two_sides()
+    with pytest.raises(UnknownNameError, match="chgnet"):
+        evidence.block_contrast(emb, ["s1"], ["chgnet"], [("s1-random", "t")], k=5)
+
+
+def test_block_contrast_refuses_subsets_too_small_for_k():
+    emb = _two_sides(n=20)
+    with pytest.raises(ValidationError, match="no room"):
+        evidence.block_contrast(emb, ["s1"], ["t"], [("s1-random", "t")], k=10)
+
+
+def test_twin_floor_pairs_each_side_with_the_twin_of_the_other():
+    pairs = evidence.twin_floor(["a", "b"], ["x"], ["a", "b", "x", "a-random", "x-random"])
+    assert pairs == [("a-random", "x"), ("a", "x-random"), ("b", "x-random")]
+
+
+def test_modality_blocks_separate_trained_strings_from_the_control_and_the_twins():
+    blocks = evidence.modality_blocks(["rxnbert-ft", "smiles-tokens", "rxnbert-ft-random",
+                                       "chgnet-0.3.0", "rdkit-2d", "coulomb-eigen"])
+    assert blocks == {"rxnbert-ft": "string", "smiles-tokens": "string control",
+                      "rxnbert-ft-random": "random twin", "chgnet-0.3.0": "3D MLIP",
+                      "rdkit-2d": "2D descriptor", "coulomb-eigen": "3D descriptor"}
+
+
+def test_block_means_average_the_off_diagonal_pairs_of_each_pair_of_blocks():
+    from matteralign.tensors import alignment_tensor
+
+    v = np.array([[1, .2, .4, .5], [.3, 1, .6, .7], [.4, .8, 1, .9], [.1, .2, .3, 1]])
+    t = alignment_tensor(v[None], metrics=["cknna"], models=["a", "b", "c", "d"])
+    table = evidence.block_means(t, "cknna", {"a": "X", "b": "X", "c": "Y", "d": "Y"},
+                                 order=["Y", "X"])
+    assert list(table.index) == ["Y", "X"] and list(table.columns) == ["Y", "X"]
+    assert table.loc["X", "X"] == pytest.approx((.2 + .3) / 2)
+    assert table.loc["X", "Y"] == pytest.approx((.4 + .5 + .6 + .7) / 4)
+    assert table.loc["Y", "X"] == pytest.approx((.4 + .8 + .1 + .2) / 4)
+    assert table.loc["Y", "Y"] == pytest.approx((.9 + .3) / 2)
+
+
+def test_block_means_leave_a_single_model_block_diagonal_empty():
+    from matteralign.tensors import alignment_tensor
+
+    t = alignment_tensor(np.array([[[1, .5], [.5, 1]]]), metrics=["dcor"], models=["a", "b"])
+    table = evidence.block_means(t, "dcor", {"a": "X", "b": "Y"})
+    assert np.isnan(table.loc["X", "X"]) and table.loc["X", "Y"] == pytest.approx(0.5)

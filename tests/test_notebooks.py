@@ -41,8 +41,9 @@ VERDICT = re.compile(r"\b(support(s|ed)?|confirm(s|ed)?|refute[sd]?|hold(s)?|rep
 # (descriptors, CHGNet); the notebooks share one embeddings cache within the test session.
 MLIPS = ["chgnet-0.3.0", "chgnet-0.2.0", "soap"]
 TINY = {
-    "01_cross_modality_qm9": {"models": ["morgan", "soap", "chgnet-0.3.0"], "n_samples": 24,
-                              "k": 5},
+    "01_cross_modality_qm9": {"models": ["chemnet", "smiles-tokens", "chgnet-0.3.0", "soap",
+                                         "chgnet-0.3.0-random"],
+                              "n_samples": 24, "k": 5, "n_boot": 10, "n_perm": 19},
     "02_similarity_tree": {"models": MLIPS, "n_samples": 24, "k": 5, "n_permutations": 99,
                            "published_datasets": ["omat24", "qm9"]},
     "03_alignment_vs_performance": {"models": ["chgnet-0.3.0", "chgnet-0.2.0", "chgnet-r2scan",
@@ -51,7 +52,9 @@ TINY = {
     "04_in_vs_out_of_distribution": {"models": MLIPS, "reference": "chgnet-0.3.0",
                                      "n_samples": 24, "k": 5},
     "05_robustness": {"models": MLIPS, "n_samples": 24, "ks": [3, 5, 10],
-                      "sample_sizes": [12, 24], "n_repeats": 2, "k": 5,
+                      "sample_sizes": [12, 24], "n_repeats": 2, "k": 5, "n_boot": 50,
+                      "qm9_models": ["coulomb-eigen", "rdkit-2d", "smiles-tokens"],
+                      "qm9_sample_sizes": [20, 40],
                       "poolings": ["mean", "sum"], "pooling_models": ["chgnet-0.3.0", "soap"],
                       "layer_models": ["chgnet-0.2.0"],
                       "reference": "chgnet-0.3.0"},

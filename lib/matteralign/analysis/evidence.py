@@ -10,6 +10,12 @@
   units; Monte Carlo above) beside Wilcoxon's signed-rank p.
 * :func:`regime_table` — :func:`paired_difference` of every quantity between a baseline
   regime and each other regime, as one tidy table.
+* :func:`block_contrast` (claim 1) — the mean alignment of a block of model pairs (e.g.
+  pretrained string × pretrained 3D) minus the mean over a floor of pairs (their random-weight
+  twins), with a subsampling interval over samples (every pair recomputed on each subset) and
+  a permutation p for the block mean (the sample correspondence between the two sides
+  shuffled); :func:`twin_floor`, :func:`modality_blocks` and :func:`block_means` build its
+  inputs and the block tables shown beside it.
 
 The interval of :func:`rank_correlation` uses the delete-d subsampling of
 :func:`matteralign.metrics.bootstrap` (subsets of ``m = fraction·N`` samples without
@@ -35,7 +41,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +52,8 @@ import pandas as pd
 from matteralign.errors import ValidationError
 
 __all__ = ["RankEvidence", "PairedEvidence", "rank_correlation", "paired_difference",
-           "regime_table", "regime_quantities", "pair_series"]
+           "regime_table", "regime_quantities", "pair_series", "BlockContrast",
+           "block_contrast", "block_contrasts", "twin_floor", "modality_blocks", "block_means"]
 
 EXACT_MODELS = 8
 EXACT_UNITS = 16
@@ -351,3 +359,360 @@ def regime_quantities(pairs: pd.DataFrame, ids: pd.DataFrame | None = None,
                 (g["delta_to_ref"] + g["delta_from_ref"]).to_numpy(float),
                 index=g["model"].astype(str))
     return out
+
+
+# ------------------------------------------------------------------ claim 1: block contrast
+@dataclass(frozen=True)
+class BlockContrast:
+    """Mean alignment over a block of model pairs minus the mean over a floor of pairs, with
+    its interval over samples and a permutation p for the block mean.
+
+    Attributes:
+        value: ``block_mean − floor_mean`` on all samples.
+        low, high, level: the subsampling interval of ``value``.
+        p_value: permutation p of ``block_mean`` (one-sided, "greater").
+        block_mean, floor_mean: the two means on all samples.
+        null_mean: the mean of ``block_mean`` over the permutations (chance level).
+        metric, k: the metric and its ``k`` (``None`` for metrics without one).
+        n_samples, n_boot, n_perm, fraction: sizes of the data and of the resampling.
+        block, floor: the value of every block pair and every floor pair, indexed
+            ``"a × b"``.
+        replicates: ``value`` on each subset (``n_boot``).
+        null: ``block_mean`` under each permutation (``n_perm``).
+    """
+
+    value: float
+    low: float
+    high: float
+    level: float
+    p_value: float
+    block_mean: float
+    floor_mean: float
+    null_mean: float
+    metric: str
+    k: int | None
+    n_samples: int
+    n_boot: int
+    n_perm: int
+    fraction: float
+    block: pd.Series
+    floor: pd.Series
+    replicates: np.ndarray
+    null: np.ndarray
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """Every model the contrast rests on, block pairs' models first."""
+        seen: dict[str, None] = {}
+        for label in (*self.block.index, *self.floor.index):
+            for name in str(label).split(" × "):
+                seen.setdefault(name, None)
+        return tuple(seen)
+
+
+_KNN_METRICS = ("cknna", "mutual_knn")
+
+
+def _pair_scorer(metric: str, k: int) -> Any:
+    """``score(xs, pairs) -> array``: ``metric(xs[a], xs[b])`` for each pair; the kNN metrics
+    build each model's graph once (the same graphs and values as :func:`metrics.cknna`)."""
+    from matteralign.metrics import get_pairwise
+
+    spec = get_pairwise(metric)
+    if metric not in _KNN_METRICS:
+        kw = {"k": k} if spec.uses_k else {}
+
+        def score(xs: Mapping[str, np.ndarray], pairs: list[tuple[str, str]]) -> np.ndarray:
+            return np.array([float(spec.func(xs[a], xs[b], **kw)) for a, b in pairs])
+
+        return score
+    from matteralign.metrics._sparse import hsic_from_sums, pair_sums
+    from matteralign.metrics.cknna import cknna_from_graphs
+    from matteralign.metrics.knn import knn_graph
+    from matteralign.metrics.mutual_knn import mutual_knn_from_graphs
+
+    def score(xs: Mapping[str, np.ndarray], pairs: list[tuple[str, str]]) -> np.ndarray:
+        graphs = {nm: knn_graph(xs[nm], k) for nm in dict.fromkeys(x for p in pairs for x in p)}
+        if metric == "mutual_knn":
+            return np.array([mutual_knn_from_graphs(graphs[a], graphs[b]) for a, b in pairs])
+        selfs = {nm: hsic_from_sums(pair_sums(g, g)) for nm, g in graphs.items()}
+        return np.array([cknna_from_graphs(graphs[a], graphs[b], self_a=selfs[a],
+                                           self_b=selfs[b]) for a, b in pairs])
+
+    return score
+
+
+def _knn_block_null(xs: Mapping[str, np.ndarray], rows: list[str], cols: list[str], metric: str,
+                    k: int, perms: list[np.ndarray]) -> np.ndarray:
+    """The block mean with the rows of every ``cols`` model permuted by each ``π`` (the same
+    ``π`` for all of them); kNN graphs are built once and relabelled (``O(N·k)`` each)."""
+    from matteralign.metrics._sparse import hsic_from_sums, pair_sums
+    from matteralign.metrics.cknna import cknna_from_graphs
+    from matteralign.metrics.knn import knn_graph
+    from matteralign.metrics.mutual_knn import mutual_knn_from_graphs
+
+    ga = {a: knn_graph(xs[a], k) for a in rows}
+    gb = {b: knn_graph(xs[b], k) for b in cols}
+    selfs = {nm: hsic_from_sums(pair_sums(g, g)) for g_all in (ga, gb)
+             for nm, g in g_all.items()} if metric == "cknna" else {}
+    out = np.empty(len(perms))
+    for r, perm in enumerate(perms):
+        shuffled = {b: g.permuted(perm) for b, g in gb.items()}
+        if metric == "mutual_knn":
+            vals = [mutual_knn_from_graphs(ga[a], shuffled[b]) for a in rows for b in cols]
+        else:
+            vals = [cknna_from_graphs(ga[a], shuffled[b], self_a=selfs[a], self_b=selfs[b])
+                    for a in rows for b in cols]
+        out[r] = float(np.mean(vals))
+    return out
+
+
+def block_contrast(
+    collection: Any,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    floor: Sequence[tuple[str, str]],
+    *,
+    metric: str = "cknna",
+    k: int = 25,
+    n_boot: int = 100,
+    fraction: float = 0.5,
+    level: float = 0.95,
+    n_perm: int = 199,
+    seed: int = 0,
+) -> BlockContrast:
+    """How far the alignment of two groups of models rises above a floor of pairs.
+
+    With ``s(a, b)`` the metric between models ``a`` and ``b`` on the same ``N`` samples, the
+    block ``B = rows × cols`` and the floor ``F`` (e.g. the random-weight twins of each side
+    against the other side, :func:`twin_floor`)::
+
+        Δ = (1/|B|) Σ_{(a,b)∈B} s(a, b) − (1/|F|) Σ_{(a,b)∈F} s(a, b)
+
+    Interval (delete-d subsampling, as :func:`matteralign.metrics.bootstrap`): ``Δ_r`` is
+    recomputed — every pair of ``B`` and ``F`` — on ``n_boot`` random subsets of
+    ``m = fraction·N`` samples drawn without replacement; with
+    ``d_r = (Δ_r − mean Δ)·sqrt(m / (N − m))`` the ``level`` interval is
+    ``[Δ − q_hi(d), Δ − q_lo(d)]``. p (one-sided): the rows of every ``cols`` model are
+    shuffled by one permutation ``π`` against the ``rows`` models (the sample correspondence
+    between the two sides is broken, each side's own geometry kept), and
+    ``p = (1 + #{mean_B s(a, b[π]) ≥ mean_B s(a, b)}) / (1 + n_perm)`` (Phipson & Smyth 2010).
+
+    References: Shao & Wu, Ann. Stat. 17 (1989) 1176 (delete-d jackknife); Politis & Romano,
+    Ann. Stat. 22 (1994) 2031 (subsampling); Good, *Permutation Tests* (2000); Huh et al.,
+    ICML 2024 (CKNNA).
+
+    Args:
+        collection: embeddings, an ``xarray.Dataset`` with one variable per model (the
+            output of :func:`matteralign.analysis.compute.embed_models`) or a mapping
+            ``{model: (N, D) array}`` of the same samples.
+        rows, cols: the two sides of the block (e.g. pretrained string models and pretrained
+            3D MLIPs); no model on both sides.
+        floor: the ``(a, b)`` pairs of the floor.
+        metric, k: a pairwise metric of :mod:`matteralign.metrics` and its ``k`` (CKNNA and
+            mutual kNN use cosine neighbours, as :func:`matteralign.metrics.align`).
+        n_boot, fraction, level: subsampling interval settings.
+        n_perm: permutations of the null.
+        seed: seed of every random draw.
+
+    Returns:
+        :class:`BlockContrast`. Cost: ``(n_boot + 1)·(|B| + |F|)`` metric evaluations plus
+        ``n_perm·|B|`` relabelled ones (kNN metrics; other metrics recompute).
+
+    Raises:
+        UnknownNameError: a model is not in ``collection``.
+        ValidationError: an empty side or floor, a model on both sides, or subsets too small
+            for ``k``.
+
+    Examples:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(80, 4))
+        >>> emb = {"s": x + 0.3 * rng.normal(size=x.shape), "t": x ** 3,
+        ...        "s-random": rng.normal(size=(80, 4)), "t-random": rng.normal(size=(80, 4))}
+        >>> c = block_contrast(emb, ["s"], ["t"], twin_floor(["s"], ["t"], emb), k=5,
+        ...                    n_boot=20, n_perm=99)
+        >>> bool(c.low < c.value < c.high), bool(c.value > 0), c.p_value
+        (True, True, 0.01)
+    """
+    return block_contrasts(collection, rows, cols, {"floor": floor}, metric=metric, k=k,
+                           n_boot=n_boot, fraction=fraction, level=level, n_perm=n_perm,
+                           seed=seed)["floor"]
+
+
+def block_contrasts(
+    collection: Any,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    floors: Mapping[str, Sequence[tuple[str, str]]],
+    *,
+    metric: str = "cknna",
+    k: int = 25,
+    n_boot: int = 100,
+    fraction: float = 0.5,
+    level: float = 0.95,
+    n_perm: int = 199,
+    seed: int = 0,
+) -> dict[str, BlockContrast]:
+    """:func:`block_contrast` of one block against several floors at once, ``{label: pairs}``
+    (e.g. the random twins and a control). Every floor shares the block's values, the subsets
+    of the interval and the permutations of the null (so each result equals
+    :func:`block_contrast` with that floor and the same seed), and each model's kNN graph is
+    built once per subset.
+
+    Returns:
+        ``{label: BlockContrast}`` in the order of ``floors``.
+    """
+    from matteralign.errors import unknown_name
+    from matteralign.metrics import get_pairwise
+    from matteralign.metrics.cknna import CKNNAReliabilityWarning, warn_if_unreliable
+
+    arrays = _as_arrays(collection)
+    rows, cols = [str(a) for a in rows], [str(b) for b in cols]
+    floors = {str(lab): [(str(a), str(b)) for a, b in f] for lab, f in floors.items()}
+    if not rows or not cols or not floors or not all(floors.values()):
+        raise ValidationError(f"a block contrast needs models on both sides and a floor; got "
+                              f"{len(rows)} rows, {len(cols)} columns, floor pairs "
+                              f"{ {lab: len(f) for lab, f in floors.items()} }")
+    both = sorted(set(rows) & set(cols))
+    if both:
+        raise ValidationError(f"models on both sides of the block: {both}")
+    block = [(a, b) for a in rows for b in cols]
+    all_pairs = list(dict.fromkeys([*block, *(x for f in floors.values() for x in f)]))
+    used = list(dict.fromkeys(x for pair in all_pairs for x in pair))
+    for name in used:
+        if name not in arrays:
+            raise unknown_name("model", name, sorted(arrays))
+    if not 0.0 < fraction < 1.0:
+        raise ValidationError(f"fraction must be in (0, 1); got {fraction}")
+    if not 0.0 < level < 1.0:
+        raise ValidationError(f"level must be in (0, 1); got {level}")
+    if n_boot < 2 or n_perm < 1:
+        raise ValidationError(f"n_boot must be at least 2 and n_perm at least 1; got {n_boot} "
+                              f"and {n_perm}")
+    uses_k = get_pairwise(metric).uses_k
+    n = arrays[rows[0]].shape[0]
+    m = int(round(fraction * n))
+    if m >= n or (uses_k and m <= k) or m < 4:
+        raise ValidationError(f"subsets of {m} of {n} samples leave k={k} no room; raise N "
+                              "or lower k")
+    at = {pair: i for i, pair in enumerate(all_pairs)}
+    ib = [at[pair] for pair in block]
+    ifl = {lab: [at[pair] for pair in f] for lab, f in floors.items()}
+    score = _pair_scorer(metric, k)
+    with warnings.catch_warnings():  # one CKNNA warning per call, below
+        warnings.simplefilter("ignore", CKNNAReliabilityWarning)
+        full = score(arrays, all_pairs)  # one pass: each model's graph built once per subset
+        rng = np.random.default_rng(seed)
+        reps = np.empty((n_boot, len(all_pairs)))
+        for r in range(n_boot):
+            idx = np.sort(rng.choice(n, size=m, replace=False))
+            reps[r] = score({nm: arrays[nm][idx] for nm in used}, all_pairs)
+        perms = [rng.permutation(n) for _ in range(n_perm)]
+        if metric in _KNN_METRICS:
+            null = _knn_block_null(arrays, rows, cols, metric, k, perms)
+        else:
+            null = np.array([score({**arrays, **{b: arrays[b][p] for b in cols}}, block).mean()
+                             for p in perms])
+    observed = float(full[ib].mean())
+    tol = 1e-12 * max(1.0, abs(observed))
+    p = float((1 + np.sum(null >= observed - tol)) / (1 + n_perm))
+    out = {}
+    for lab, fi in ifl.items():
+        value = observed - float(full[fi].mean())
+        if metric == "cknna":
+            warn_if_unreliable(k, m, f"{value:.4g} (a contrast of CKNNA, replicates on subsets "
+                                     f"of {m} of {n} samples)")
+        rep = reps[:, ib].mean(axis=1) - reps[:, fi].mean(axis=1)
+        dev = (rep - rep.mean()) * math.sqrt(m / (n - m))
+        q_lo, q_hi = np.quantile(dev, [(1 - level) / 2, (1 + level) / 2])
+        out[lab] = BlockContrast(
+            value=value, low=float(value - q_hi), high=float(value - q_lo), level=float(level),
+            p_value=p, block_mean=observed, floor_mean=float(full[fi].mean()),
+            null_mean=float(null.mean()), metric=metric, k=int(k) if uses_k else None,
+            n_samples=int(n), n_boot=int(n_boot), n_perm=int(n_perm), fraction=float(fraction),
+            block=pd.Series(full[ib], index=[f"{a} × {b}" for a, b in block], name=metric),
+            floor=pd.Series(full[fi], index=[f"{a} × {b}" for a, b in floors[lab]],
+                            name=metric),
+            replicates=rep, null=null)
+    return out
+
+
+def twin_floor(rows: Sequence[str], cols: Sequence[str], available: Any, *,
+               suffix: str = "-random") -> list[tuple[str, str]]:
+    """The random-twin floor of the block ``rows × cols``: ``(a + suffix, b)`` and
+    ``(a, b + suffix)`` for every ``a`` in ``rows`` and ``b`` in ``cols`` whose twin is in
+    ``available`` (model names, or a collection / mapping keyed by them).
+
+    >>> twin_floor(["s"], ["t", "u"], ["s", "t", "u", "s-random", "u-random"])
+    [('s-random', 't'), ('s-random', 'u'), ('s', 'u-random')]
+    """
+    names = {str(x) for x in (available.data_vars if hasattr(available, "data_vars")
+                              else available)}
+    pairs = [(a + suffix, b) for a in rows for b in cols if a + suffix in names]
+    pairs += [(a, b + suffix) for a in rows for b in cols if b + suffix in names]
+    return pairs
+
+
+def modality_blocks(names: Sequence[str]) -> dict[str, str]:
+    """``{model: block}`` from the model registry: ``"random twin"`` (random weights),
+    ``"string"`` (a trained string model), ``"string control"`` (a string featurisation
+    with no training data, e.g. ``smiles-tokens``), ``"3D MLIP"``, ``"2D descriptor"``
+    (computed from SMILES), ``"3D descriptor"`` (from atoms); any other modality names its
+    own block.
+
+    >>> modality_blocks(["chemnet", "smiles-tokens", "sevennet-0", "morgan", "soap",
+    ...                  "chgnet-0.3.0-random"])  # doctest: +NORMALIZE_WHITESPACE
+    {'chemnet': 'string', 'smiles-tokens': 'string control', 'sevennet-0': '3D MLIP',
+     'morgan': '2D descriptor', 'soap': '3D descriptor', 'chgnet-0.3.0-random': 'random twin'}
+    """
+    from matteralign import models as registry
+
+    out = {}
+    for name in names:
+        info = registry.info(name)
+        if info.random_weights:
+            block = "random twin"
+        elif info.modality == "string":
+            block = "string" if info.training_data else "string control"
+        elif info.modality == "3d":
+            block = "3D MLIP"
+        elif info.modality == "descriptor":
+            block = "2D descriptor" if info.input == "smiles" else "3D descriptor"
+        else:
+            block = str(info.modality)
+        out[str(name)] = block
+    return out
+
+
+def block_means(tensor: Any, metric: str, blocks: Mapping[str, str],
+                order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean of ``metric`` over the ordered model pairs ``(a, b)``, ``a ≠ b``, of each pair of
+    blocks: ``T[X, Y] = mean_{a∈X, b∈Y, a≠b} s(a, b)`` (rows ``X`` are ``model_a``'s block).
+
+    Args:
+        tensor: an alignment tensor ``(metric, model_a, model_b)``.
+        metric: one of its metrics.
+        blocks: ``{model: block}`` (e.g. :func:`modality_blocks`); models of the tensor not
+            in it are left out.
+        order: the blocks, in the order shown (default: first appearance in ``blocks``).
+
+    Returns:
+        A block × block ``DataFrame``; NaN where a block has one model (its diagonal) or no
+        pair.
+    """
+    da = tensor.sel(metric=metric) if "metric" in tensor.dims else tensor
+    names = [str(v) for v in da["model_a"].values]
+    values = np.asarray(da.values, dtype=float)
+    labels = np.array([blocks.get(nm, "") for nm in names], dtype=object)
+    order = list(order) if order is not None else list(dict.fromkeys(
+        blocks[nm] for nm in names if nm in blocks))
+    off = ~np.eye(len(names), dtype=bool)
+    table = pd.DataFrame(np.nan, index=pd.Index(order, name=f"{metric} (model_a)"),
+                         columns=pd.Index(order, name="model_b"))
+    for x in order:
+        for y in order:
+            mask = (labels[:, None] == x) & (labels[None, :] == y) & off
+            if mask.any():
+                table.loc[x, y] = float(np.nanmean(values[mask]))
+    return table
