@@ -19,9 +19,15 @@ Network (``fcd.load_ref_model()``, 1,406,336 parameters) and layers:
 - ``conv1``: Conv1d(35→32, kernel 4, stride 2, "same" padding, no bias) + SELU, 175 positions;
 - ``conv2``: Conv1d(32→32, same) + SELU, 88 positions;
 - ``lstm1``: LSTM(128) run over the positions in reverse, re-aligned to forward order;
-- ``lstm2``: LSTM(512) over ``lstm1`` forward;
-- ``final`` (= ``last``, default): the ``lstm2`` state at the last position (512), exactly
-  what ``fcd.get_predictions`` returns — one row per molecule.
+- ``final``: the ``lstm2`` state at the last (padded) position (512), exactly what
+  ``fcd.get_predictions`` returns — one row per molecule;
+- ``lstm2`` (= ``last``, the default): LSTM(512) over ``lstm1`` forward, its rows over the
+  SMILES positions (mean-pooled by default, as every string model here).
+
+``lstm2`` comes after ``final`` in :data:`LAYERS` so that the default reads the mean over
+SMILES tokens: ``final`` reads 350 − L trailing padding positions, and with random weights
+(the ``chemnet-random`` twin) it forgets the molecule entirely — every molecule gets the same
+direction (cosine 1.0 between molecules), which would make the twin a meaningless floor.
 
 The rows of ``conv1`` … ``lstm2`` are the positions that cover the SMILES: with L tokens
 (end token included), "same" padding with stride 2 maps them to the first ⌈L/2⌉ positions
@@ -52,7 +58,7 @@ __all__ = ["PAD", "MAX_CHARS", "LAYERS", "ChemNetAdapter", "info", "register", "
 
 PAD = 350  # positions ChemNet reads (fcd's default pad length)
 MAX_CHARS = PAD - 1  # one position is the end token
-LAYERS = ("conv1", "conv2", "lstm1", "lstm2", "final")
+LAYERS = ("conv1", "conv2", "lstm1", "final", "lstm2")
 N_PARAMS = 1_406_336
 CHECKPOINT = "ChemNet_v0.13_pretrained.pt"
 

@@ -250,6 +250,9 @@ def _factory(name: str, canonical: bool = True, rows: str = "tokens", seed: int 
 
 def register(registry: Any) -> None:
     """Register the three RXN-BERT checkpoints and their random twins."""
-    for name, (folder, _, _) in CHECKPOINTS.items():
+    # one seed per checkpoint: the three share an architecture, so one seed would give three
+    # identical twins and count one random network three times in a random-twin floor
+    for seed, (name, (folder, _, _)) in enumerate(CHECKPOINTS.items()):
         register_pair(registry, info(name), partial(_factory, name),
-                      options_tag(True, rows="tokens"), available=partial(_available, folder))
+                      options_tag(True, rows="tokens"), available=partial(_available, folder),
+                      seed=seed)
