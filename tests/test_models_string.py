@@ -89,6 +89,16 @@ def test_chemnet_refuses_a_smiles_over_349_characters_naming_it(net):
         net.embed(_dataset(["CCO", "C" * 350], ids=["ok", "too-long"]), progress=False)
 
 
+def test_chemnet_warns_once_per_embed_call_over_all_batches(net):
+    smiles = ["F/C=C/F", "CCO", "F/C=C\\Cl", "CCN"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        emb = net.embed(_dataset(smiles), batch_size=1, progress=False)
+    mine = [w for w in caught if "outside ChemNet" in str(w.message)]
+    assert len(mine) == 1 and "in 2 sample(s)" in str(mine[0].message)
+    assert emb.attrs["unknown_characters"] == 4
+
+
 def test_chemnet_counts_characters_outside_its_alphabet(net):
     with pytest.warns(UserWarning, match=r"2 character\(s\) outside ChemNet's 35-token alphabet"):
         emb = net.embed(_dataset(["CCO", "F/C=C/F"], ids=["plain", "stereo"]), progress=False)

@@ -202,14 +202,10 @@ class ChemNetAdapter(ModelAdapter):
         self.unknown = {}
         x, lengths = self._encode(samples)
         if self.unknown:
-            shown = ", ".join(f"{k!r}: {v}" for k, v in list(self.unknown.items())[:5])
-            warnings.warn(
-                f"chemnet: {sum(self.unknown.values())} character(s) outside ChemNet's 35-token "
-                f"alphabet read as its unknown token 'X' in {len(self.unknown)} sample(s) ({shown})",
-                stacklevel=3,
-            )
-            if self._tally is not None:
+            if self._tally is not None:  # inside embed(): one warning at the end of the call
                 self._tally.update(self.unknown)
+            else:
+                _warn_unknown(self.unknown, stacklevel=3)
         model = self.model.to(device)
         m = list(model)
         with torch.no_grad(), torch_threads(self.threads):
@@ -240,6 +236,8 @@ class ChemNetAdapter(ModelAdapter):
             emb = super().embed(dataset, *args, **kwargs)
         finally:
             tally, self._tally = self._tally, None
+        if tally:
+            _warn_unknown(tally, stacklevel=2)
         emb.attrs["unknown_characters"] = int(sum(tally.values()))
         return emb
 
@@ -247,6 +245,16 @@ class ChemNetAdapter(ModelAdapter):
         state = dict(self.__dict__)
         state["_model"] = None
         return state
+
+
+def _warn_unknown(unknown: dict[str, int], *, stacklevel: int) -> None:
+    shown = ", ".join(f"{k!r}: {v}" for k, v in list(unknown.items())[:5])
+    more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+    warnings.warn(
+        f"chemnet: {sum(unknown.values())} character(s) outside ChemNet's 35-token alphabet "
+        f"read as its unknown token 'X' in {len(unknown)} sample(s) ({shown}{more})",
+        stacklevel=stacklevel + 1,
+    )
 
 
 def _factory(canonical: bool = True, seed: int | None = None, threads: int | None = 1) -> ChemNetAdapter:
