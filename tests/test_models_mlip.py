@@ -401,3 +401,17 @@ def test_sevennet_extraction_restores_the_callers_torch_threads(sevennet, crysta
         torch.set_num_threads(before)
     assert seen == [sevennet.threads] == [1]
     assert after == 2
+
+
+def test_chgnet_embeds_a_structure_with_an_atom_beyond_its_graph_cutoff():
+    """A few MPtrj frames have an atom with no neighbour within 6 Å; CHGNet's converter
+    refuses them by default, which would drop them from every comparison."""
+    from ase import Atoms
+
+    from matteralign import models
+    from matteralign.datasets.base import Sample
+
+    lonely = Atoms("NaClNa", positions=[[0, 0, 0], [0, 0, 2.8], [15, 15, 15]], cell=[30, 30, 30],
+                   pbc=True)  # the second Na is 23 Å from the others
+    emb = models.get("chgnet-0.3.0").embed([Sample("lonely", atoms=lonely)], progress=False)
+    assert emb.shape == (1, 64) and np.isfinite(emb.values).all()

@@ -209,6 +209,11 @@ class CHGNetAdapter(ModelAdapter):
 
         layer = self.resolve_layer(layer)
         model = self.model.to(device)
+        # an atom with no neighbour within 6 Å (a few MPtrj frames have one) still has its own
+        # features — its embedding, updated by the bond-free parts of each layer; CHGNet's
+        # converter refuses such structures by default, which would drop them from every
+        # comparison, so it warns instead (chgnet's own message names the structure)
+        model.graph_converter.on_isolated_atoms = "warn"
         module = self._modules()[layer]
         graphs = []
         for s in samples:
