@@ -52,6 +52,8 @@ def test_align_returns_metric_by_model_by_model_tensor(tensor, xs):
 def test_every_entry_equals_the_pairwise_metric_from_a_to_b(tensor, xs, name):
     fn = metrics.get_pairwise(name).func
     kw = {"k": K} if name in ("cknna", "mutual_knn") else {}
+    if name == "cka":
+        kw = {"kernel": tensor.attrs["cka_kernel"]}
     pairs = [(a, b) for a in xs for b in xs]
     if name in ("dcor", "info_imbalance"):  # O(N²) each: both orders of one pair + diagonal
         pairs = [("alpha", "beta"), ("beta", "alpha"), ("gamma", "gamma")]
@@ -63,9 +65,22 @@ def test_every_entry_equals_the_pairwise_metric_from_a_to_b(tensor, xs, name):
 def test_align_records_every_parameter_in_attrs(tensor):
     for key, value in {"k": K, "kernel": "cosine", "epsilon": 1e-6, "cka_debiased": False,
                        "dcor_bias_corrected": False, "info_imbalance_k": 1, "n_samples": N,
-                       "distance_metric": "euclidean", "knn_dtype": "float32"}.items():
+                       "distance_metric": "euclidean", "knn_dtype": "float32",
+                       "cka_kernel": "cosine", "k_fraction": K / N,
+                       "cknna_max_k_fraction": metrics.CKNNA_MAX_K_FRACTION}.items():
         assert tensor.attrs[key] == value, key
     assert tensor.attrs["directed_metrics"] == ["cknna", "info_imbalance"]
+
+
+def test_align_cka_uses_the_cosine_kernel_with_cosine_knn_and_textbook_cka_with_euclidean(xs):
+    a, b = xs["alpha"], xs["beta"]
+    cos = metrics.align(xs, metrics=("cka",), progress=False)
+    lin = metrics.align(xs, metrics=("cka",), kernel="euclidean", progress=False)
+    assert (cos.attrs["cka_kernel"], lin.attrs["cka_kernel"]) == ("cosine", "linear")
+    assert cos.sel(metric="cka", model_a="alpha", model_b="beta").item() == pytest.approx(
+        metrics.cka(a, b, kernel="cosine"), abs=1e-12)
+    assert lin.sel(metric="cka", model_a="alpha", model_b="beta").item() == pytest.approx(
+        metrics.cka(a, b), abs=1e-12)
 
 
 def test_align_options_reach_the_metrics(xs):
@@ -73,7 +88,7 @@ def test_align_options_reach_the_metrics(xs):
                       dcor_bias_corrected=True, info_imbalance_k=3, progress=False)
     a, b = xs["alpha"], xs["beta"]
     assert t.sel(metric="cka", model_a="alpha", model_b="beta").item() == pytest.approx(
-        metrics.cka(a, b, debiased=True), abs=1e-12)
+        metrics.cka(a, b, debiased=True, kernel="cosine"), abs=1e-12)
     assert t.sel(metric="dcor", model_a="alpha", model_b="beta").item() == pytest.approx(
         metrics.distance_correlation(a, b, bias_corrected=True), abs=1e-10)
     assert t.sel(metric="info_imbalance", model_a="beta", model_b="alpha").item() == \
@@ -144,7 +159,8 @@ def test_bootstrap_interval_is_reproducible_and_brackets_the_estimate(xs):
     a, b = xs["alpha"], xs["beta"]
     r1 = metrics.bootstrap(a, b, "cknna", n_boot=12, k=K, seed=3)
     r2 = metrics.bootstrap(a, b, "cknna", n_boot=12, k=K, seed=3)
-    np.testing.assert_array_equal(r1.replicates, r2.replicates)
+    # same seed, same resamples; the metric's float sums may be reordered by BLAS threads
+    np.testing.assert_allclose(r1.replicates, r2.replicates, rtol=0, atol=1e-12)
     assert r1.estimate == pytest.approx(metrics.cknna(a, b, K), abs=1e-15)
     assert r1.low < r1.estimate < r1.high and r1.std_error > 0
 
@@ -219,7 +235,7 @@ def test_align_permutation_test_matches_the_per_pair_test_with_the_same_seed(xs)
     ds = metrics.align_permutation_test(xs, metrics=("cknna", "mutual_knn", "cka"), k=K,
                                         n_perm=5, seed=2, progress=False)
     for name in ("cknna", "mutual_knn", "cka"):
-        kw = {"k": K} if name != "cka" else {}
+        kw = {"k": K} if name != "cka" else {"kernel": ds.attrs["cka_kernel"]}
         one = metrics.permutation_test(xs["alpha"], xs["gamma"], name, n_perm=5, seed=2, **kw)
         entry = ds.sel(metric=name, model_a="alpha", model_b="gamma")
         assert entry["p_value"].item() == one.p_value, name

@@ -27,10 +27,35 @@ def test_linear_cka_equals_repsim_gretton_linear_cka():
     assert metrics.cka(x, y, kernel="linear") == pytest.approx(expected, abs=1e-10)
 
 
-def test_default_cka_is_repsim_linear_cka_of_l2_normalised_rows():
+def _textbook_linear_cka(x, y):
+    """Kornblith et al. (2019), eq. 3 with linear kernels: HSIC(K, L) = tr(KHLH)/(n−1)²,
+    K = XXᵀ, H = I − 11ᵀ/n, CKA = HSIC(K, L) / sqrt(HSIC(K, K)·HSIC(L, L))."""
+    n = x.shape[0]
+    h = np.eye(n) - np.ones((n, n)) / n
+    k, l_ = x @ x.T, y @ y.T
+
+    def hsic(a, b):
+        return np.trace(a @ h @ b @ h) / (n - 1) ** 2
+
+    return hsic(k, l_) / np.sqrt(hsic(k, k) * hsic(l_, l_))
+
+
+def test_default_cka_equals_the_textbook_linear_cka_formula():
+    x, y = _pair(seed=1)
+    assert metrics.cka(x, y) == pytest.approx(_textbook_linear_cka(x, y), abs=1e-10)
+
+
+def test_default_cka_equals_repsim_gretton_linear_cka():
+    x, y = _pair(seed=1)
+    expected = repsim.cka([x, y], kernel_type="linear", estimator="gretton")[0, 1]
+    assert metrics.cka(x, y) == pytest.approx(expected, abs=1e-10)
+
+
+def test_cosine_kernel_cka_is_repsim_linear_cka_of_l2_normalised_rows():
     x, y = _pair(seed=1)
     expected = repsim.cka([_unit(x), _unit(y)], kernel_type="linear", estimator="gretton")[0, 1]
-    assert metrics.cka(x, y) == pytest.approx(expected, abs=1e-10)
+    assert metrics.cka(x, y, kernel="cosine") == pytest.approx(expected, abs=1e-10)
+    assert abs(metrics.cka(x, y, kernel="cosine") - metrics.cka(x, y)) > 1e-3
 
 
 @pytest.mark.parametrize("kernel", ["cosine", "linear"])

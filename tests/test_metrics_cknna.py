@@ -132,3 +132,95 @@ def test_cknna_rejects_unknown_method_and_metric():
         metrics.cknna(x, y, 3, method="fast")
     with pytest.raises(ValidationError, match="unknown kNN metric"):
         metrics.cknna(x, y, 3, metric="rbf", method="dense")
+
+
+# ----------------------------------------------------------------------------- reliability
+QM9_N = 100
+
+
+@pytest.fixture(scope="module")
+def qm9_descriptors():
+    """Real embeddings of the first 100 QM9 molecules (seed 0) by three fast descriptors."""
+    from matteralign import models
+
+    return {m: models.extract(m, "qm9", n=QM9_N, seed=0, use_cache=False, progress=False)
+            for m in ("coulomb-eigen", "mbtr", "composition")}
+
+
+def _reliability_warnings(record):
+    return [w for w in record if issubclass(w.category, metrics.CKNNAReliabilityWarning)]
+
+
+def test_max_k_fraction_is_a_fraction_and_the_warning_a_user_warning():
+    assert 0 < metrics.CKNNA_MAX_K_FRACTION < 1
+    assert issubclass(metrics.CKNNAReliabilityWarning, UserWarning)
+
+
+def test_cknna_of_real_descriptors_stays_within_one_up_to_the_max_k_fraction(qm9_descriptors):
+    k = int(metrics.CKNNA_MAX_K_FRACTION * QM9_N)
+    t = metrics.align(qm9_descriptors, metrics=("cknna",), k=k, progress=False)
+    assert np.abs(t.values).max() <= 1.0
+
+
+@pytest.mark.parametrize("method", ["sparse", "dense"])
+def test_cknna_warns_once_with_value_and_advice_above_the_max_k_fraction(qm9_descriptors,
+                                                                         method):
+    a, b = qm9_descriptors["mbtr"], qm9_descriptors["coulomb-eigen"]
+    with pytest.warns(metrics.CKNNAReliabilityWarning) as record:
+        value = metrics.cknna(a, b, k=90, method=method)
+    (w,) = _reliability_warnings(record)
+    message = str(w.message)
+    assert value > 1.0  # the failure the warning is about, on real embeddings
+    assert f"CKNNA = {value:.4g}" in message and "k/N = 90/100 = 0.90" in message
+    assert f"lower k to at most {int(metrics.CKNNA_MAX_K_FRACTION * QM9_N)}" in message
+    assert "\n" not in message
+
+
+def test_cknna_does_not_warn_at_the_max_k_fraction(qm9_descriptors, recwarn):
+    a, b = qm9_descriptors["mbtr"], qm9_descriptors["coulomb-eigen"]
+    metrics.cknna(a, b, k=int(metrics.CKNNA_MAX_K_FRACTION * QM9_N))
+    assert _reliability_warnings(recwarn) == []
+
+
+def test_align_warns_once_per_call_not_once_per_pair(qm9_descriptors):
+    with pytest.warns(metrics.CKNNAReliabilityWarning) as record:
+        t = metrics.align(qm9_descriptors, metrics=("cknna", "mutual_knn"), k=90, progress=False)
+    (w,) = _reliability_warnings(record)
+    assert "over 6 ordered pairs of models" in str(w.message)
+    assert t.attrs["k_fraction"] == 0.9
+    assert t.attrs["cknna_max_k_fraction"] == metrics.CKNNA_MAX_K_FRACTION
+
+
+def test_align_without_cknna_does_not_warn_at_large_k(qm9_descriptors, recwarn):
+    metrics.align(qm9_descriptors, metrics=("mutual_knn",), k=90, progress=False)
+    assert _reliability_warnings(recwarn) == []
+
+
+def test_bootstrap_warns_once_per_call_for_its_subsamples(qm9_descriptors):
+    a, b = qm9_descriptors["mbtr"], qm9_descriptors["coulomb-eigen"]
+    with pytest.warns(metrics.CKNNAReliabilityWarning) as record:
+        metrics.bootstrap(a, b, "cknna", k=30, n_boot=4)  # k/N = 0.3, but 0.6 per half sample
+    (w,) = _reliability_warnings(record)
+    assert "k/N = 30/50 = 0.60" in str(w.message)
+    with pytest.warns(metrics.CKNNAReliabilityWarning) as record:
+        metrics.align_bootstrap(qm9_descriptors, k=30, n_boot=3, progress=False)
+    assert len(_reliability_warnings(record)) == 1
+
+
+def test_permutation_test_warns_once_per_call_not_per_permutation(qm9_descriptors):
+    a, b = qm9_descriptors["mbtr"], qm9_descriptors["coulomb-eigen"]
+    with pytest.warns(metrics.CKNNAReliabilityWarning) as record:
+        r = metrics.permutation_test(a, b, "cknna", k=90, n_perm=5)
+    (w,) = _reliability_warnings(record)
+    assert f"CKNNA = {r.statistic:.4g}" in str(w.message)
+
+
+def test_cli_align_with_large_k_prints_the_warning_once(qm9_descriptors, tmp_path, capsys):
+    from matteralign import io
+    from matteralign.cli import main
+
+    paths = [str(io.save(e, tmp_path / f"{m}.nc")) for m, e in qm9_descriptors.items()]
+    code = main(["align", *paths, "--out", str(tmp_path / "t.nc"), "--metrics", "cknna",
+                 "-k", "90", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 0 and err.count("CKNNA = ") == 1 and "k/N = 90/100 = 0.90" in err

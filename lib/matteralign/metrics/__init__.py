@@ -4,8 +4,10 @@ Pairwise metrics (each takes two ``(N, D)`` arrays or Embeddings of the same sam
 returns a float):
 
 * :func:`cknna` — centred kernel nearest-neighbour alignment (Huh et al. 2024), the headline
-  metric; :func:`mutual_knn` — shared-neighbour fraction (same reference);
-* :func:`cka` — linear CKA, classic or debiased;
+  metric (:class:`CKNNAReliabilityWarning` above ``k/N = CKNNA_MAX_K_FRACTION``);
+  :func:`mutual_knn` — shared-neighbour fraction (same reference);
+* :func:`cka` — linear CKA (textbook by default, or on L2-normalised rows), classic or
+  debiased;
 * :func:`distance_correlation` — dCor (Székely et al. 2007), classic or bias-corrected;
 * :func:`information_imbalance` — Δ(a→b) (Glielmo et al. 2022);
 
@@ -23,12 +25,26 @@ Examples:
     >>> y = np.tanh(x @ np.random.default_rng(1).normal(size=(8, 4)))
     >>> 0 < metrics.cknna(x, y, k=10) < 1, metrics.mutual_knn(x, x, k=10)
     (True, 1.0)
+
+Importing this package turns on JAX's persistent compilation cache
+(:mod:`matteralign._jax_cache`; ``MATTERALIGN_JAX_CACHE=0`` turns it off), so that a new
+process does not recompile the kernels.
 """
+# ruff: noqa: E402  (the cache is configured before any module below can compile a kernel)
+
+from matteralign._jax_cache import enable_compilation_cache
+
+enable_compilation_cache()
 
 from matteralign.metrics._registry import PAIRWISE, PairwiseMetric, get_pairwise
 from matteralign.metrics.align import align, align_to_reference, mean_alignment
 from matteralign.metrics.cka import cka
-from matteralign.metrics.cknna import cknna, cknna_from_graphs
+from matteralign.metrics.cknna import (
+    CKNNA_MAX_K_FRACTION,
+    CKNNAReliabilityWarning,
+    cknna,
+    cknna_from_graphs,
+)
 from matteralign.metrics.distance_correlation import distance_correlation
 from matteralign.metrics.information_imbalance import information_imbalance
 from matteralign.metrics.intrinsic_dimension import intrinsic_dimension
@@ -61,6 +77,8 @@ __all__ = [
     "KNNGraph",
     "cknna_from_graphs",
     "mutual_knn_from_graphs",
+    "CKNNA_MAX_K_FRACTION",
+    "CKNNAReliabilityWarning",
     "BootstrapResult",
     "PermutationResult",
     "PairwiseMetric",

@@ -80,7 +80,7 @@ def mutual_knn_dense(a: np.ndarray, b: np.ndarray, k: int, *, metric: str = "cos
 
 
 def cka_dense(a: np.ndarray, b: np.ndarray, *, debiased: bool = False,
-              kernel: str = "cosine", epsilon: float = 0.0) -> float:
+              kernel: str = "linear", epsilon: float = 0.0) -> float:
     """CKA from Gram matrices of column-centred features (after L2-normalising rows when
     ``kernel="cosine"``): ``HSIC(K, L) / (sqrt(HSIC(K, K)·HSIC(L, L)) + ε)`` with the biased
     (Kornblith et al. 2019) or unbiased (debiased CKA, Nguyen et al. 2021) HSIC."""

@@ -20,7 +20,7 @@ from matteralign.errors import ValidationError, unknown_name
 from matteralign.metrics._input import as_matrix, check_k
 from matteralign.metrics._sparse import hsic_from_sums, pair_sums
 from matteralign.metrics.cka import cka_matrix
-from matteralign.metrics.cknna import CKNNA_EPSILON
+from matteralign.metrics.cknna import CKNNA_EPSILON, CKNNA_MAX_K_FRACTION, warn_if_unreliable
 from matteralign.metrics.cknna import MIN_SAMPLES as CKNNA_MIN_SAMPLES
 from matteralign.metrics.knn import KNN_METRICS, knn_graph
 from matteralign.tensors import MODEL_A, MODEL_B, SAMPLE, alignment_tensor, check_same_samples
@@ -115,7 +115,9 @@ def align(
         metadata: ``{model: {key: value}}`` stored as ``<key>_a`` / ``<key>_b`` coordinates,
             merged over scalar attrs of each Embeddings (layer, pooling, dataset, …).
         kernel: ``"cosine"`` (L2-normalised rows, default) or ``"euclidean"`` kNN metric for
-            CKNNA / mutual kNN; CKA uses ``"cosine"`` or ``"linear"`` correspondingly.
+            CKNNA / mutual kNN; CKA uses the ``"cosine"`` kernel (rows L2-normalised, unlike
+            :func:`~matteralign.metrics.cka`'s textbook default) or ``"linear"``
+            correspondingly, recorded as ``attrs["cka_kernel"]``.
         epsilon: CKNNA's ε (reference 1e-6).
         cka_debiased: unbiased-HSIC CKA.
         dcor_bias_corrected: bias-corrected distance correlation.
@@ -127,7 +129,12 @@ def align(
 
     Returns:
         ``xarray.DataArray`` with dims ``(metric, model_a, model_b)``, metadata coordinates and
-        ``attrs`` recording every parameter and ``n_samples``, ``dataset``.
+        ``attrs`` recording every parameter and ``n_samples``, ``dataset``, ``k_fraction``
+        (``k/N``) and ``cknna_max_k_fraction`` (:data:`CKNNA_MAX_K_FRACTION`).
+
+    Warns:
+        CKNNAReliabilityWarning: once per call, when CKNNA is computed with
+            ``k/N > CKNNA_MAX_K_FRACTION`` (see :func:`~matteralign.metrics.cknna`).
 
     Complexity: ``O(M·N²·D)`` for the graphs, ``O(M²·N·k²)`` for CKNNA and mutual kNN,
     ``O(M²·N·D²)`` for CKA; memory ``O(block·N + M·N·k)``.
@@ -177,6 +184,12 @@ def align(
                 den = np.sqrt(selfs[i] * selfs[j]) if selfs[i] * selfs[j] >= 0 else np.nan
                 values[row["cknna"], i, j] = hsic_from_sums(p) / (den + epsilon)
                 values[row["cknna"], j, i] = hsic_from_sums(p.swapped()) / (den + epsilon)
+        if "cknna" in metrics and M > 1:
+            off = values[row["cknna"]][~np.eye(M, dtype=bool)]
+            warn_if_unreliable(k, n, f"{np.nanmin(off):.3g} to {np.nanmax(off):.3g} over "
+                               f"{M * (M - 1)} ordered pairs of models")
+        elif "cknna" in metrics:
+            warn_if_unreliable(k, n, f"{values[row['cknna'], 0, 0]:.4g} (one model)")
     if "cka" in metrics:
         with tqdm(total=M * (M + 1) // 2, desc="CKA pairs", disable=not progress,
                   leave=False) as bar:
@@ -208,6 +221,8 @@ def align(
         "knn_dtype": dtype,
         "n_samples": int(n),
         "n_models": int(M),
+        "k_fraction": float(k / n),
+        "cknna_max_k_fraction": float(CKNNA_MAX_K_FRACTION),
         "dataset": _dataset_name(embeddings, items),
         "convention": "[metric, a, b] = metric(a, b); directed metrics: from a to b",
     }

@@ -1,5 +1,10 @@
 """Centred kernel alignment (CKA) with a linear kernel: the classic (biased HSIC) and the
-debiased (unbiased HSIC) variants, computed in feature space in ``O(N·D_a·D_b)``."""
+debiased (unbiased HSIC) variants, computed in feature space in ``O(N·D_a·D_b)``.
+
+:func:`cka` defaults to textbook linear CKA (Kornblith et al. 2019; the value of repsim and
+every CKA library); ``kernel="cosine"`` L2-normalises rows first, the kernel CKNNA uses, and
+is what :func:`matteralign.metrics.align` uses with its default ``kernel="cosine"`` (recorded
+as ``attrs["cka_kernel"]`` of the alignment tensor)."""
 
 from __future__ import annotations
 
@@ -53,12 +58,13 @@ def _hsic_unbiased_terms(x: jax.Array, y: jax.Array) -> jax.Array:
     ])
 
 
-def cka(a: Any, b: Any, *, debiased: bool = False, kernel: str = "cosine", method: str = "auto",
+def cka(a: Any, b: Any, *, debiased: bool = False, kernel: str = "linear", method: str = "auto",
         epsilon: float = 0.0) -> float:
     """Linear centred kernel alignment.
 
-    With column-centred features ``X``, ``Y`` (rows first L2-normalised when
-    ``kernel="cosine"``, the study's default), ``K = XXᵀ``, ``L = YYᵀ``::
+    With column-centred features ``X``, ``Y`` (rows as given for the default
+    ``kernel="linear"``; rows first L2-normalised when ``kernel="cosine"``, the kernel of
+    CKNNA and of :func:`~matteralign.metrics.align`'s default), ``K = XXᵀ``, ``L = YYᵀ``::
 
         CKA = HSIC(K, L) / ( sqrt(HSIC(K, K) · HSIC(L, L)) + ε )
 
@@ -71,7 +77,8 @@ def cka(a: Any, b: Any, *, debiased: bool = False, kernel: str = "cosine", metho
     Args:
         a, b: ``(N, D_a)``, ``(N, D_b)`` arrays or Embeddings of the same samples.
         debiased: use the unbiased HSIC (needs ``N ≥ 4``).
-        kernel: ``"cosine"`` (L2-normalise rows first) or ``"linear"`` (rows as given).
+        kernel: ``"linear"`` (rows as given: textbook linear CKA, default) or ``"cosine"``
+            (L2-normalise rows first; differs from linear CKA when row norms vary).
         method: ``"features"`` (``O(N·(D_a+D_b)²)``, no ``N × N`` matrix), ``"dense"``
             (literal Gram-matrix formula, ``O(N²·D + N³)``) or ``"auto"`` (features).
         epsilon: ε added to the denominator.
@@ -89,6 +96,12 @@ def cka(a: Any, b: Any, *, debiased: bool = False, kernel: str = "cosine", metho
         1.0
         >>> round(cka(x, x[:, :3], debiased=True), 6) == round(cka(x, x[:, :3], debiased=True, method="dense"), 6)
         True
+
+        Rescaling each row changes linear CKA but not the cosine kernel's:
+
+        >>> w = np.linspace(0.5, 2.0, 40)[:, None]
+        >>> cka(x, w * x) < 1.0, round(cka(x, w * x, kernel="cosine"), 12)
+        (True, 1.0)
     """
     xa, xb = as_pair(a, b, min_samples=4 if debiased else 2,
                      what="debiased CKA" if debiased else "CKA")
@@ -139,7 +152,7 @@ class PreparedCKA:
         names: model names for error messages.
     """
 
-    def __init__(self, xs: list[np.ndarray], *, debiased: bool = False, kernel: str = "cosine",
+    def __init__(self, xs: list[np.ndarray], *, debiased: bool = False, kernel: str = "linear",
                  epsilon: float = 0.0, names: list[str] | None = None) -> None:
         names = names or [f"x[{i}]" for i in range(len(xs))]
         if kernel not in CKA_KERNELS:
@@ -178,7 +191,7 @@ class PreparedCKA:
         return float(kl / (den + self.epsilon))
 
 
-def cka_matrix(xs: list[np.ndarray], *, debiased: bool = False, kernel: str = "cosine",
+def cka_matrix(xs: list[np.ndarray], *, debiased: bool = False, kernel: str = "linear",
                epsilon: float = 0.0, names: list[str] | None = None,
                progress: Any = None) -> np.ndarray:
     """CKA of every pair of ``M`` representations, ``(M, M)``, symmetric.

@@ -19,6 +19,7 @@ metrics it relabels ``b``'s kNN graph instead of rebuilding it (``O(N·k)`` per 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from matteralign.metrics._input import as_matrix, as_pair, check_k
 from matteralign.metrics._registry import get_pairwise
 from matteralign.metrics._sparse import hsic_from_sums, pair_sums
 from matteralign.metrics.cka import PreparedCKA
-from matteralign.metrics.cknna import CKNNA_EPSILON
+from matteralign.metrics.cknna import CKNNA_EPSILON, CKNNAReliabilityWarning, warn_if_unreliable
 from matteralign.metrics.knn import knn_graph
 
 __all__ = ["BootstrapResult", "PermutationResult", "bootstrap", "permutation_test",
@@ -165,12 +166,17 @@ def bootstrap(a: Any, b: Any, metric: str = "cknna", *, n_boot: int = 200, ci: f
     if spec.uses_k:
         check_k(params.get("k", 25 if metric != "info_imbalance" else 1), m,
                 what=f"k (subsample size {m})")
-    estimate = float(spec.func(xa, xb, **params))
     rng = np.random.default_rng(seed)
     reps = np.empty(n_boot)
-    for r in range(n_boot):
-        idx = np.sort(rng.choice(n, size=m, replace=False))
-        reps[r] = spec.func(xa[idx], xb[idx], **params)
+    with warnings.catch_warnings():  # one CKNNA warning per call, for the subsamples, below
+        warnings.simplefilter("ignore", CKNNAReliabilityWarning)
+        estimate = float(spec.func(xa, xb, **params))
+        for r in range(n_boot):
+            idx = np.sort(rng.choice(n, size=m, replace=False))
+            reps[r] = spec.func(xa[idx], xb[idx], **params)
+    if metric == "cknna":
+        warn_if_unreliable(params.get("k", 25), m, f"{estimate:.4g} (replicates on "
+                           f"subsamples of {m} of {n} samples)")
     dev = (reps - reps.mean()) * np.sqrt(m / (n - m))
     alpha = 1.0 - ci
     q_lo, q_hi = np.quantile(dev, [alpha / 2, 1 - alpha / 2])
@@ -222,6 +228,8 @@ def permutation_test(a: Any, b: Any, metric: str = "cknna", *, n_perm: int = 999
     perms = [rng.permutation(n) for _ in range(n_perm)]
     if metric in ("cknna", "mutual_knn"):
         stat, null = _knn_null(xa, xb, metric, perms, **params)
+        if metric == "cknna":
+            warn_if_unreliable(params.get("k", 25), n, f"{stat:.4g}")
     else:
         stat = float(spec.func(xa, xb, **params))
         null = np.array([spec.func(xa, xb[p], **params) for p in perms], dtype=float)
@@ -301,7 +309,9 @@ def align_bootstrap(embeddings: Any, metrics: Sequence[str] = ("cknna",), k: int
         raise ValidationError(f"ci must be in (0, 1); got {ci}")
     if not 0.0 < fraction < 1.0:
         raise ValidationError(f"fraction must be in (0, 1); got {fraction}")
-    full = align(embeddings, metrics, k, progress=False, **align_kw)
+    with warnings.catch_warnings():  # one CKNNA warning per call, for the subsamples, below
+        warnings.simplefilter("ignore", CKNNAReliabilityWarning)
+        full = align(embeddings, metrics, k, progress=False, **align_kw)
     names, items = _collection(embeddings)
     xs = {nm: as_matrix(it, name=nm) for nm, it in zip(names, items)}
     n = full.attrs["n_samples"]
@@ -313,10 +323,17 @@ def align_bootstrap(embeddings: Any, metrics: Sequence[str] = ("cknna",), k: int
     sub_kw = {key: v for key, v in align_kw.items() if key != "metadata"}
     rng = np.random.default_rng(seed)
     reps = np.empty((n_boot,) + full.shape)
-    for r in tqdm(range(n_boot), desc="bootstrap", disable=not progress, leave=False):
-        idx = np.sort(rng.choice(n, size=m, replace=False))
-        reps[r] = align({nm: x[idx] for nm, x in xs.items()}, metrics, k, progress=False,
-                        **sub_kw).values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CKNNAReliabilityWarning)
+        for r in tqdm(range(n_boot), desc="bootstrap", disable=not progress, leave=False):
+            idx = np.sort(rng.choice(n, size=m, replace=False))
+            reps[r] = align({nm: x[idx] for nm, x in xs.items()}, metrics, k, progress=False,
+                            **sub_kw).values
+    if "cknna" in full.attrs["metrics"]:
+        off = full.sel(metric="cknna").values[~np.eye(full.shape[1], dtype=bool)]
+        shown = f"{off.min():.3g} to {off.max():.3g}" if off.size else \
+            f"{full.sel(metric='cknna').values.item():.4g}"
+        warn_if_unreliable(k, m, f"{shown} (replicates on subsamples of {m} of {n} samples)")
     dev = (reps - reps.mean(axis=0)) * np.sqrt(m / (n - m))
     alpha = 1.0 - ci
     q_lo, q_hi = np.quantile(dev, [alpha / 2, 1 - alpha / 2], axis=0)
