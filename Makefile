@@ -67,7 +67,7 @@ reproduce: $(STAMP) check-store  ## spot-check the shipped embeddings, run every
 benchmark: $(STAMP)  ## metric benchmarks (slow); results go to benchmarks/RESULTS.md
 	@PYTHONPATH=lib $(PY) benchmarks/metrics.py
 
-datasets: $(STAMP)  ## regenerate the generated datasets under data/ byte-identically (about 1 h on 2 cores)
+datasets: $(STAMP)  ## regenerate the generated datasets under data/ (RDKit sets byte-identical, CHGNet-made ones within stated tolerances; about 1 h on 2 cores)
 	@echo "==> [datasets] regenerating prototypes, perturbed prototypes, NCI organics and peptides"
 	@OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m matteralign.datasets.generate
 

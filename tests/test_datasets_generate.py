@@ -1,5 +1,8 @@
 """The generated sets are reproducible: the generation code, rerun on a few entries, gives
-the committed bytes (full regeneration is `make datasets`, not a test)."""
+the committed structures within the physical tolerances of `_store.TOLERANCES` (CHGNet
+results differ in their last digits between CPUs and thread counts, so regenerated CHGNet
+files are not byte-identical) and the committed datasheets byte for byte (full
+regeneration is `make datasets`, not a test)."""
 
 import io
 
@@ -8,7 +11,13 @@ import pytest
 
 from matteralign.datasets import _paths, organics, prototypes
 from matteralign.datasets._datasheet import datasheet
-from matteralign.datasets._store import read_structures, round_atoms, write_structures
+from matteralign.datasets._store import (
+    TOLERANCES,
+    compare_structures,
+    read_structures,
+    round_atoms,
+    write_structures,
+)
 
 
 def _extxyz(frames) -> str:
@@ -34,7 +43,10 @@ def test_nci_conformers_regenerate_to_the_committed_ones():
     fresh, failures = organics.generate_nci(limit=3, processes=1)
     committed = read_structures(_paths.data_dir() / "nci-organics" / "nci-organics.xyz.xz")[:3]
     assert not failures
-    assert _extxyz(fresh) == _extxyz(committed)
+    # ETKDG + MMFF positions are floats: compared within the stated tolerances, not as text
+    # (in practice byte-identical, as `generate --check` reports, but libm may differ)
+    result = compare_structures(fresh, committed)
+    assert result.ok, "\n".join(result.report())
 
 
 def test_peptide_sequences_are_seeded_distinct_and_nested():
@@ -67,13 +79,33 @@ def test_prototype_relaxation_regenerates_the_committed_structure():
     pytest.importorskip("chgnet", reason="CHGNet (the [models] extra) is not installed")
     frames, failures, _ = prototypes.generate_relaxed(limit=1, processes=1)
     committed = read_structures(_paths.data_dir() / "prototypes" / "prototypes.xyz.xz")[:1]
-    assert not failures and _extxyz(frames) == _extxyz(committed)
+    assert not failures
+    # CHGNet is float32 with per-CPU SIMD kernels: tolerances, not bytes (see TOLERANCES)
+    result = compare_structures(frames, committed)
+    assert result.ok, "\n".join(result.report())
+
+
+@pytest.mark.slow
+def test_relaxation_most_sensitive_to_the_cpu_regenerates_within_tolerance():
+    # cubic LaCrO3: forces vanish by symmetry and float32 noise moved its atoms by 4.5e-4 Å,
+    # the largest difference over all 242 relaxations (committed vs rerun)
+    pytest.importorskip("chgnet", reason="CHGNet (the [models] extra) is not installed")
+    dec = next(d for d in prototypes.decorations() if d.id == "proto:perovskite:La-Cr-O")
+    atoms, energy, steps, converged = prototypes.relax(dec.structure())
+    atoms.info = {"id": dec.id, "prototype": dec.prototype, "formula": dec.formula,
+                  "chgnet_energy": round(energy, 6), "relax_steps": steps,
+                  "relax_converged": converged}
+    committed = [a for a in read_structures(_paths.data_dir() / "prototypes" / "prototypes.xyz.xz")
+                 if a.info["id"] == dec.id]
+    result = compare_structures([atoms], committed)
+    assert result.ok, "\n".join(result.report())
 
 
 def test_perturbations_are_deterministic_and_labelled_with_their_parent():
     relaxed = read_structures(_paths.data_dir() / "prototypes" / "prototypes.xyz.xz")[:1]
     one = prototypes.perturb(relaxed[0], index=0, md=False)
     two = prototypes.perturb(relaxed[0], index=0, md=False)
+    # exact: the same seeded draws added to the same input in one process, no model involved
     assert _extxyz(one) == _extxyz(two)
     assert [a.info["kind"] for a in one] == ["rattle", "rattle", "strain"]
     assert all(a.info["parent"] == relaxed[0].info["id"] and len(a) >= 8 for a in one)
@@ -124,10 +156,14 @@ def test_md_snapshots_regenerate_to_the_committed_ones():
         _paths.data_dir() / "prototypes-perturbed" / "prototypes-perturbed.xyz.xz")[:5]
     assert [a.info["id"] for a in fresh][-2:] == ["proto:bcc:Li:md1000K-050",
                                                    "proto:bcc:Li:md1000K-100"]
-    assert _extxyz(fresh) == _extxyz(committed)
+    # MD amplifies last-digit force differences: the MD tolerances (measured) apply
+    result = compare_structures(fresh, committed)
+    assert result.ok, "\n".join(result.report())
+    assert ("md", "positions") in result.deviations and ("md", "momenta") in result.deviations
 
 
-def test_generate_check_reports_identical_then_a_changed_file(tmp_path, monkeypatch, capsys):
+def _toy_set(monkeypatch, tmp_path):
+    """Register a one-frame set "toy" and write it under ``tmp_path``."""
     from ase import Atoms
 
     from matteralign.datasets import generate
@@ -139,8 +175,118 @@ def test_generate_check_reports_identical_then_a_changed_file(tmp_path, monkeypa
 
     monkeypatch.setitem(generate.SETS, "toy", toy)
     assert generate.main(["--out", str(tmp_path), "--only", "toy"]) == 0
+    return generate
+
+
+def _shift_committed_toy(tmp_path, dz):
+    path = tmp_path / "toy" / "toy.xyz.xz"
+    frames = read_structures(path)
+    frames[0].positions[1, 2] += dz
+    write_structures(frames, path)
+
+
+def test_generate_check_reports_identical_then_a_changed_file(tmp_path, monkeypatch, capsys):
+    generate = _toy_set(monkeypatch, tmp_path)
     assert generate.main(["--out", str(tmp_path), "--only", "toy", "--check"]) == 0
-    assert "identical" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "toy/toy.xyz.xz: byte-identical" in out and "toy/DATASHEET.md: byte-identical" in out
     (tmp_path / "toy" / "DATASHEET.md").write_text("edited by hand\n")
     assert generate.main(["--out", str(tmp_path), "--only", "toy", "--check"]) == 1
-    assert "DIFFERS: toy/DATASHEET.md" in capsys.readouterr().err
+    assert "toy/DATASHEET.md: DIFFERS" in capsys.readouterr().err
+
+
+def test_generate_check_accepts_positions_within_tolerance_and_prints_the_deviation(
+        tmp_path, monkeypatch, capsys):
+    generate = _toy_set(monkeypatch, tmp_path)
+    _shift_committed_toy(tmp_path, 3e-6)  # a last-digit difference, as between two CPUs
+    assert generate.main(["--out", str(tmp_path), "--only", "toy", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "toy/toy.xyz.xz: not byte-identical, within tolerance" in out
+    assert "static positions: max |Δ| 3.0e-06 Å" in out
+
+
+def test_generate_check_rejects_positions_beyond_tolerance(tmp_path, monkeypatch, capsys):
+    generate = _toy_set(monkeypatch, tmp_path)
+    _shift_committed_toy(tmp_path, 10 * TOLERANCES["static", "positions"].limit)
+    assert generate.main(["--out", str(tmp_path), "--only", "toy", "--check"]) == 1
+    captured = capsys.readouterr()
+    assert "toy/toy.xyz.xz: DIFFERS: beyond tolerance" in captured.err
+    assert "static positions" in captured.out and "[EXCEEDS]" in captured.out
+
+
+def _crystal(**info):
+    from ase import Atoms
+
+    atoms = Atoms("Li2", scaled_positions=[[0, 0, 0], [0.5, 0.5, 0.5]], cell=[3.4] * 3,
+                  pbc=True)
+    atoms.info.update({"id": "proto:test:Li", "relax_steps": 7, "relax_converged": True,
+                       "chgnet_energy": -3.75, **info})
+    return atoms
+
+
+def test_positions_are_compared_by_minimum_image_across_cell_faces():
+    a, b = _crystal(), _crystal()
+    b.positions[0] = [3.4 - 2e-6, 0.0, 0.0]  # the same atom, wrapped to the opposite face
+    result = compare_structures([a], [b])
+    assert result.ok and result.deviations["static", "positions"] == pytest.approx(2e-6)
+
+
+def test_energy_deviation_is_per_atom():
+    result = compare_structures([_crystal(chgnet_energy=-3.75 + 4e-6)], [_crystal()])
+    assert result.deviations["static", "chgnet_energy"] == pytest.approx(2e-6)  # 2 atoms
+
+
+def test_changed_id_species_or_step_count_is_a_mismatch_whatever_the_tolerances():
+    a = _crystal(relax_steps=8)
+    assert compare_structures([a], [_crystal()]).mismatches == ["proto:test:Li: relax_steps 8 vs 7"]
+    b = _crystal()
+    b.numbers[1] = 11
+    assert not compare_structures([b], [_crystal()]).ok
+    assert not compare_structures([_crystal(id="proto:test:Na")], [_crystal()]).ok
+    assert not compare_structures([_crystal()], [_crystal(), _crystal()]).ok
+
+
+def test_md_snapshots_are_compared_under_the_md_tolerances():
+    a, b = _crystal(kind="md"), _crystal(kind="md")
+    b.set_momenta(np.ones((2, 3)))
+    limit = TOLERANCES["md", "momenta"].limit
+    a.set_momenta(np.ones((2, 3)) + limit / 2)
+    result = compare_structures([a], [b])
+    assert result.ok and {("md", "positions"), ("md", "momenta")} <= result.deviations.keys()
+    a.set_momenta(np.ones((2, 3)) + 2 * limit)
+    assert compare_structures([a], [b]).exceeded == [("md", "momenta")]
+
+
+def test_committed_datasheets_are_what_the_generator_writes_for_the_committed_frames():
+    """Datasheets hold counts and text only: byte-identical, checked without regenerating."""
+    import re
+
+    from matteralign.datasets import generate
+
+    for name in generate.SETS:
+        folder = _paths.data_dir() / name
+        text = (folder / "DATASHEET.md").read_text()
+        frames = read_structures(folder / f"{name}.xyz.xz")
+        failures = [organics.ConformerFailure(*row) for row in
+                    re.findall(r"^\| (\S+) \| `(.*)` \| (.*) \|$", text, flags=re.M)]
+        expected = datasheet(name, generate.how_made(name, frames), frames, failures,
+                             generate.reproducibility(name))
+        assert text == expected, name
+
+
+def test_check_starts_the_perturbed_set_from_the_committed_prototypes(tmp_path, monkeypatch):
+    from matteralign.datasets import generate
+
+    committed = read_structures(_paths.data_dir() / "prototypes" / "prototypes.xyz.xz")[:2]
+    write_structures(committed, tmp_path / "prototypes" / "prototypes.xyz.xz")
+    moved = [a.copy() for a in committed]
+    for a in moved:
+        a.positions += 0.01  # a regenerated relaxation that came out differently
+    seen = []
+    monkeypatch.setattr(prototypes, "generate_relaxed", lambda: (moved, [], "relaxed"))
+    monkeypatch.setattr(prototypes, "generate_perturbed",
+                        lambda relaxed: (seen.extend(relaxed), ([], "perturbed"))[1])
+    generate.main(["--out", str(tmp_path), "--only", "prototypes", "prototypes-perturbed",
+                   "--check"])
+    assert [a.info["id"] for a in seen] == [a.info["id"] for a in committed]
+    assert compare_structures(seen, committed).deviations["static", "positions"] == 0.0

@@ -407,8 +407,13 @@ def generate_perturbed(relaxed: Sequence, md_every: int = 6, processes: int | No
     else:
         results = [_perturb_one(t) for t in tasks]
     frames = [f for group in results for f in group]
-    how = (
-        f"Perturbed copies of the {len(relaxed)} CHGNet-relaxed prototypes (see "
+    return frames, how_made_perturbed(len(relaxed), md_every)
+
+
+def how_made_perturbed(n: int, md_every: int = 6) -> str:
+    """The datasheet's "how made" paragraph for perturbed copies of ``n`` relaxed structures."""
+    return (
+        f"Perturbed copies of the {n} CHGNet-relaxed prototypes (see "
         "`data/prototypes/DATASHEET.md`), each as a supercell of at least 8 atoms: two "
         "rattles (Gaussian, σ = 0.05 and 0.15 Å), one random symmetric strain (components "
         f"uniform in ±4 %), and for every structure i with i mod {md_every} = 0 a Langevin MD run with "
@@ -417,4 +422,3 @@ def generate_perturbed(relaxed: Sequence, md_every: int = 6, processes: int | No
         "structure i; torch on one thread. No energies are stored (no DFT labels exist). "
         "Regenerate: `python -m matteralign.datasets.generate --only prototypes-perturbed`."
     )
-    return frames, how
