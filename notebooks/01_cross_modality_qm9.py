@@ -56,7 +56,7 @@ models = ["chemnet", "rxnbert-pretrained", "rxnbert-ft", "rxnbert-ft-10k-25s", "
           "chemnet-random", "rxnbert-pretrained-random", "rxnbert-ft-random",
           "rxnbert-ft-10k-25s-random", "chgnet-0.3.0-random", "sevennet-0-random"]
 k = 25
-n_samples = 500
+n_samples = 1000
 n_boot = 100
 n_perm = 199
 seed = 0

@@ -41,7 +41,7 @@ dataset = "mptrj-random"
 models = ["chgnet-0.3.0", "chgnet-0.2.0", "chgnet-r2scan", "sevennet-0", "sevennet-0-22may2024",
           "sevennet-l3i5", "sevennet-mf-0", "chgnet-0.3.0-random", "sevennet-0-random"]
 k = 25
-n_samples = 200
+n_samples = 1000
 seed = 0
 device = "cpu"
 output_dir = "figures/02_similarity_tree"

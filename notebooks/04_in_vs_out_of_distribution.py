@@ -34,7 +34,7 @@ models = ["chgnet-0.3.0", "chgnet-r2scan", "sevennet-0", "sevennet-l3i5", "seven
           "chgnet-0.3.0-random"]
 reference = "sevennet-l3i5"
 k = 25
-n_samples = 200
+n_samples = 1000
 seed = 0
 device = "cpu"
 id_methods = ["twonn"]

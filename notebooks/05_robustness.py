@@ -38,6 +38,9 @@ k_fraction = 0.025
 qm9_models = ["smiles-tokens", "coulomb-eigen", "rdkit-2d", "morgan"]
 qm9_sample_sizes = [250, 500, 1000, 2000, 5000, 10000]
 tau_min = 0.9
+# pooling and layer choices need a forward pass per setting and structure (the store holds
+# the default layer and pooling only), so they are compared on a nested subset of this size
+n_choice_samples = 200
 n_boot = 1000
 n_repeats = 5
 poolings = ["mean", "sum", "cumulants"]
@@ -149,9 +152,10 @@ required
 # ## CKNNA vs pooling
 
 # %%
+choice_data = compute.load_dataset(dataset, min(n_choice_samples, n_samples), seed)  # nested
 by_pool = []
 for pooling in poolings:
-    coll, _ = compute.embed_models(pooling_models, data, pooling=pooling, device=device)
+    coll, _ = compute.embed_models(pooling_models, choice_data, pooling=pooling, device=device)
     t = compute.cached_alignment(coll, metrics=("cknna",), k=k)
     by_pool.append(robustness.pair_values(t, ["cknna"]).assign(pooling=pooling))
 by_pool = pd.concat(by_pool)
@@ -159,7 +163,8 @@ by_pool["pair"] = by_pool.model_a + " – " + by_pool.model_b
 paths.save_table(by_pool, out / "cknna_vs_pooling.csv")
 fig, ax = plt.subplots(figsize=(8, 4.5))
 sns.barplot(data=by_pool, x="pair", y="value", hue="pooling", ax=ax)
-ax.set(xlabel="", ylabel=f"CKNNA (k = {k}, unitless)", title="CKNNA vs pooling of atom features")
+ax.set(xlabel="", ylabel=f"CKNNA (k = {k}, unitless)",
+       title=f"CKNNA vs pooling of atom features (N = {len(choice_data)})")
 ax.tick_params(axis="x", rotation=30)
 plotting.save_figure(fig, out, "cknna_vs_pooling")
 plt.show()
@@ -168,12 +173,12 @@ plt.show()
 # ## CKNNA vs layer (each layer of a model against the reference's last layer)
 
 # %%
-ref_emb = collection[reference] if reference in collection else compute.embed_models([reference], data)[0][reference]
+ref_emb = compute.embed_models([reference], choice_data, device=device)[0][reference]
 by_layer = []
 for name in layer_models:
     layers = [layer for layer in registry.get(name).info.layers if layer != "last" and "irreps" not in layer]
     for depth, layer in enumerate(layers):
-        coll, _ = compute.embed_models([name], data, layer=layer, device=device)
+        coll, _ = compute.embed_models([name], choice_data, layer=layer, device=device)
         value = metrics.cknna(coll[name], ref_emb, k=k)
         by_layer.append({"model": name, "layer": layer, "depth": depth, "cknna_to_reference": value})
 by_layer = pd.DataFrame(by_layer)
@@ -181,7 +186,7 @@ paths.save_table(by_layer, out / "cknna_vs_layer.csv")
 fig, ax = plt.subplots(figsize=(8, 4.5))
 sns.lineplot(data=by_layer, x="depth", y="cknna_to_reference", hue="model", marker="o", ax=ax)
 ax.set(xlabel="layer index (0 = input embedding)", ylabel=f"CKNNA to {reference} (unitless)",
-       title="CKNNA vs layer")
+       title=f"CKNNA vs layer (N = {len(choice_data)})")
 plotting.save_figure(fig, out, "cknna_vs_layer")
 plt.show()
 by_layer.round(3)
