@@ -17,9 +17,9 @@
   shuffled); :func:`twin_floor`, :func:`modality_blocks` and :func:`block_means` build its
   inputs and the block tables shown beside it.
 
-The interval of :func:`rank_correlation` uses the delete-d subsampling of
-:func:`matteralign.metrics.bootstrap` (subsets of ``m = fraction·N`` samples without
-replacement, deviations scaled by ``sqrt(m / (N − m))``): resampling *with* replacement would
+The interval of :func:`rank_correlation` recomputes the alignments on subsets of
+``m = fraction·N`` samples drawn without replacement (as :func:`matteralign.metrics.bootstrap`
+does) and takes the percentile interval of the replicates: resampling *with* replacement would
 put duplicated samples at distance zero and distort every neighbourhood metric.
 
 Model pairs share models, so the units of :func:`paired_difference` over pairs are not
@@ -148,10 +148,13 @@ def rank_correlation(
 
     ``ρ = corr(rank e_m, rank s_m)`` over the models ``m ≠ reference`` with an error, where
     ``s_m = metric(X_m, X_ref)`` on all ``N`` samples. Interval: ``ρ_r`` recomputed with
-    ``s_m`` on ``n_boot`` random subsets of ``m = fraction·N`` samples; with
-    ``d_r = (ρ_r − mean ρ)·sqrt(m / (N − m))`` the ``level`` interval is
-    ``[ρ − q_hi(d), ρ − q_lo(d)]`` clipped to [−1, 1]. p: the fraction of permutations of
-    the errors over models with ``|ρ_perm| ≥ |ρ|``.
+    ``s_m`` on ``n_boot`` random subsets of ``m = fraction·N`` samples; the ``level``
+    interval is the percentile interval ``[q_lo(ρ_r), q_hi(ρ_r)]``. ρ takes few values with
+    few models (a rank statistic), so the rescaled delete-d interval of
+    :func:`matteralign.metrics.bootstrap` can collapse to a point beside ρ; the percentile
+    interval of half-size subsets is conservative instead (a subset of ``m < N`` samples
+    varies more than the full set). p: the fraction of permutations of the errors over
+    models with ``|ρ_perm| ≥ |ρ|``.
 
     Args:
         collection: embeddings, an ``xarray.Dataset`` with one variable per model (the
@@ -220,9 +223,8 @@ def rank_correlation(
         idx = np.sort(rng.choice(n, size=m, replace=False))
         reps[r] = _rho(e, scores(idx))
     reps = reps[np.isfinite(reps)]
-    dev = (reps - reps.mean()) * math.sqrt(m / (n - m)) if reps.size else np.zeros(1)
-    q_lo, q_hi = np.quantile(dev, [(1 - level) / 2, (1 + level) / 2])
-    low, high = float(np.clip(rho - q_hi, -1, 1)), float(np.clip(rho - q_lo, -1, 1))
+    low, high = (float(v) for v in np.quantile(reps if reps.size else [rho],
+                                                [(1 - level) / 2, (1 + level) / 2]))
     p, how = _permutation_p(e, s, rho, n_perm, rng)
     return RankEvidence(rho, low, high, level, float(p), how, len(names), n, int(n_boot),
                         pd.Series(s, index=names, name=f"{metric}_to_{reference}"),
