@@ -137,11 +137,11 @@ axes[0].set(xscale="log", xlabel="number of samples N", ylabel="CKNNA (unitless)
             title="CKNNA per pair (thin) and mean over pairs (thick)")
 axes[0].legend(fontsize=7)
 for name, g in stability.groupby("sweep"):
-    axes[1].errorbar(g.index, g["tau"], yerr=[g["tau"] - g["tau_low"], g["tau_high"] - g["tau"]],
-                     marker="o", capsize=3, label=name)
+    line, = axes[1].plot(g.index, g["tau"], marker="o", label=name)
+    axes[1].fill_between(g.index, g["tau_low"], g["tau_high"], color=line.get_color(), alpha=0.15)
 axes[1].axhline(tau_min, color="0.4", ls="--", lw=0.8)
 axes[1].set(xscale="log", xlabel="number of samples N",
-            ylabel="Kendall τ of pair means vs largest N (95 % CI)",
+            ylabel="Kendall τ of pair means vs largest N (band: 95 % CI)",
             title=f"Rank order of model pairs (criterion τ ≥ {tau_min:g})")
 axes[1].legend(fontsize=7)
 plotting.save_figure(fig, out, "cknna_vs_samples")

@@ -281,7 +281,8 @@ def sample_size_conclusion(stability: pd.DataFrame, required: Mapping[str, Any],
     ...                   "tau_high": [0.9, 1.0], "delta": [0.03, 0.0], "delta_low": [0.02, 0.0],
     ...                   "delta_high": [0.04, 0.0], "stable": [False, True]},
     ...                  index=pd.Index([100, 200], name="n"))
-    >>> print(sample_size_conclusion(t, {"s": None}, tau_min=0.9, tolerance=0.02))
+    >>> print(sample_size_conclusion(t, pd.Series({"s": None}, dtype=float), tau_min=0.9,
+    ...                              tolerance=0.02))
     - **s**: not stable before the largest N = 200: at N = 100 Kendall τ = 0.80 [0.50, 0.90] and the mean CKNNA is +0.030 [+0.020, +0.040] from its value at N = 200; larger samples are needed.
     """
     lines = []
@@ -289,7 +290,7 @@ def sample_size_conclusion(stability: pd.DataFrame, required: Mapping[str, Any],
         g = g.sort_index()
         largest = int(g.index.max())
         need = required.get(name)
-        if need is None:
+        if need is None or not np.isfinite(float(need)):  # a pandas Series stores None as NaN
             row = g.iloc[-2] if len(g) > 1 else g.iloc[-1]
             lines.append(
                 f"- **{name}**: not stable before the largest N = {largest}: at N = {row.name} "
@@ -298,6 +299,7 @@ def sample_size_conclusion(stability: pd.DataFrame, required: Mapping[str, Any],
                 f"{row['delta_high']:+.3f}] from its value at N = {largest}; larger samples are "
                 "needed.")
             continue
+        need = int(need)
         row = g.loc[need]
         below = g[g.index < need]
         before = ""
