@@ -56,6 +56,9 @@ models = ["chemnet", "rxnbert-pretrained", "rxnbert-ft", "rxnbert-ft-10k-25s", "
           "chemnet-random", "rxnbert-pretrained-random", "rxnbert-ft-random",
           "rxnbert-ft-10k-25s-random", "chgnet-0.3.0-random", "sevennet-0-random"]
 k = 25
+# Notebook 05 (2026-12-02), QM9: at fixed k/N = 0.025 rank order (τ = 1.00 [1.00, 1.00]) and mean
+# CKNNA (±0.02) are stable from N = 500; at fixed k = 25 the mean settles only from N = 5000
+# (+0.029 at 2000, +0.010 at 5000): N = 1000 is twice the fixed-fraction requirement
 n_samples = 1000
 n_boot = 100
 n_perm = 199
