@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import replace_section  # benchmarks/_results.py (scripts run from this folder)
 from matteralign import io
 from matteralign.datasets.base import Dataset, DatasetInfo, Sample
 from matteralign.models import registry
@@ -326,17 +327,8 @@ def write_batching_section(rows: list[dict], args, path: Path = RESULTS) -> None
         *[f"| {r['model']} | {r['dataset']} | {r['n']} | {r['atoms']} | {r['config']} | "
           f"{r['per_s']:.2f} | {r['ratio']:.2f}× |" for r in rows],
     ]
-    section = "\n".join(lines) + "\n"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(BATCH_HEADING)}\n.*?(?=^## |^<!-- |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:  # right after the extraction-throughput section
-        after = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |^<!-- |\Z)", re.S | re.M).search(text)
-        cut = after.end() if after else len(text)
-        text = text[:cut].rstrip("\n") + "\n\n" + section + "\n" + text[cut:]
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(text)
+    # right after the extraction-throughput section when it is new
+    replace_section(path, BATCH_HEADING, "\n".join(lines) + "\n", after=HEADING)
 
 
 def main(argv=None) -> None:

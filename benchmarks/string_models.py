@@ -17,14 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from matteralign import datasets, io
+from _results import replace_section  # benchmarks/_results.py (scripts run from this folder)
+from matteralign import datasets
 from matteralign.models import registry
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -85,11 +85,7 @@ def section(rows: list[dict], args) -> str:
 
 def write_section(text: str, path: Path = RESULTS) -> None:
     """Replace this benchmark's section of RESULTS.md (or append it); other sections stay."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |^<!-- |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _: text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text
-    with io.atomic_path(path) as tmp:
-        tmp.write_text(new)
+    replace_section(path, HEADING, text)
 
 
 def main(argv=None) -> None:
