@@ -368,6 +368,40 @@ def contrast_claim(*, claim: int, statistic: str, value: float, interval: tuple[
                        notebook=notebook, published=published, detail=detail)
 
 
+def equivariance_claim(result: Any, *, dataset: str, notebook: str, published: str = "",
+                       claim: int = 6) -> ClaimResult:
+    """Claim 6 from :func:`matteralign.analysis.equivariance.equivariance_contrast`: the
+    statistic is the probe-minus-cross-family distance over all equivariant targets; the
+    verdict needs each named family: *holds* when the probe is significantly closer than
+    the other family for every family (sign rule, claimed sign −1), *does not hold* when it
+    is significantly further for any, *mixed* otherwise."""
+    ev = result.evidence
+    parts = {f: _sign_verdict(e.mean_difference, e.low, e.high, e.p_value, claimed=-1)
+             for f, e in result.by_family.items()}
+    if all(v == "holds" for v in parts.values()):
+        verdict = "holds"
+    elif any(v == "does not hold" for v in parts.values()):
+        verdict = "does not hold"
+    else:
+        verdict = "mixed"
+    per_family = "; ".join(
+        f"{f} targets {e.mean_difference:+.3f} [{e.low:+.3f}, {e.high:+.3f}], "
+        f"p = {e.p_value:.2g} ({parts[f]})" for f, e in result.by_family.items())
+    f1, f2 = result.families
+    return ClaimResult(
+        claim=claim, verdict=verdict,
+        statistic=f"mean distance of {f1}/{f2} models to the probes minus to the other "
+                  "equivariant family",
+        value=ev.mean_difference, interval=(ev.low, ev.high), p_value=ev.p_value,
+        models=(*result.probes, *result.per_target.index), dataset=dataset, notebook=notebook,
+        published=published,
+        detail=f"{ev.n_units} targets, {len(result.probes)} probes; {per_family}; "
+               f"{f1}↔{f2} {ev.mean_a:.3f}, probes↔equivariant {ev.mean_b:.3f}"
+               + (f", control {'/'.join(result.control_models)} {result.control_mean:.3f}"
+                  if result.control_models else "")
+               + f"; interval: bootstrap over targets; p: {ev.p_method}")
+
+
 def untestable_claim(claim: int, *, why: str, notebook: str, dataset: str = "") -> ClaimResult:
     """A record that a claim could not be tested here, and why (missing weights)."""
     return ClaimResult(claim=claim, verdict="cannot be tested offline", statistic=why,
