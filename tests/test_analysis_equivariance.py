@@ -9,11 +9,18 @@ from matteralign.analysis.published import load_published
 from matteralign.errors import ValidationError
 from matteralign.tensors import alignment_tensor
 
-LABELS = ["M1", "M2", "M3", "E1", "E2", "E3", "Orb V3 a", "Orb V3 b", "Orb V2"]
-FAMILY = ["MACE", "MACE", "MACE", "eqV2", "eqV2", "eqV2", "ORB", "ORB", "ORB"]
+
+def _models(per_family: int) -> tuple[list[str], list[str]]:
+    """Labels and families: ``per_family`` MACE and eqV2 models, two Orb-v3, one Orb-v2."""
+    labels = ([f"M{i}" for i in range(1, per_family + 1)]
+              + [f"E{i}" for i in range(1, per_family + 1)] + ["Orb V3 a", "Orb V3 b", "Orb V2"])
+    return labels, ["MACE"] * per_family + ["eqV2"] * per_family + ["ORB"] * 3
 
 
-def _matrix(probe_distance: float, cross: float = 0.4, control: float = 0.35):
+def _matrix(probe_distance: float, cross: float = 0.4, control: float = 0.35,
+            per_family: int = 3):
+    """A hand-made distance matrix with a chosen probe-to-equivariant distance."""
+    LABELS, FAMILY = _models(per_family)
     n = len(LABELS)
     d = np.full((n, n), 0.1)
     for i in range(n):
@@ -86,13 +93,16 @@ def test_every_published_matrix_has_orb_v3_and_both_equivariant_families(dataset
 def test_claim_six_holds_only_when_the_probe_is_closer_for_both_families():
     from matteralign.analysis import claims
 
-    both = claims.equivariance_claim(equivariance_contrast(_matrix(0.2), n_boot=500),
-                                     dataset="x", notebook="02")
+    # six targets per family: the smallest exact sign-flip p is then 2/64 < 0.05
+    both = claims.equivariance_claim(
+        equivariance_contrast(_matrix(0.2, per_family=6), n_boot=500), dataset="x",
+        notebook="02")
     assert both.verdict == "holds" and both.claim == 6
-    t = _matrix(0.2)
+    t = _matrix(0.2, per_family=6)
     d = t.values.copy()
-    mace = [LABELS.index(m) for m in ("M1", "M2", "M3")]
-    probes = [LABELS.index(m) for m in ("Orb V3 a", "Orb V3 b")]
+    labels, family = _models(6)
+    mace = [i for i, f in enumerate(family) if f == "MACE"]
+    probes = [labels.index(m) for m in ("Orb V3 a", "Orb V3 b")]
     for i in mace:
         for j in probes:
             d[0, i, j] = d[0, j, i] = 0.8
