@@ -21,6 +21,7 @@ def structures():
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MATTERALIGN_CACHE", str(tmp_path))
+    monkeypatch.setenv("MATTERALIGN_STORE", "0")  # these compare the compute paths themselves
 
 
 def _per_atom(pred):

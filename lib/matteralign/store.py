@@ -19,6 +19,10 @@ Using the store is a two-step contract:
    model version, layer, pooling and dataset version match and every requested sample is
    stored with the same content digest; anything else falls through to extraction.
 
+The MLIPs' energy and force predictions that notebook 03 measures errors with ship the same
+way under ``<dataset>/predictions/<model>.nc`` (a manifest entry's ``predictions`` list), with
+their own lookup, spot check and tolerance: :mod:`matteralign.store_predictions`.
+
 ``make embeddings`` (``python -m matteralign.store build``) writes the entries of
 :data:`MANIFEST` that are missing or stale (resumable: a finished file is skipped, a half
 written one never exists, files are renamed into place); ``make reproduce`` runs
@@ -200,7 +204,8 @@ def lookup(adapter: Any, dataset: Any, layer: str | int | None = "last",
 
 @dataclass(frozen=True)
 class StoreEntry:
-    """One manifest line: embed ``dataset`` (subset ``n``, ``seed``) with each model."""
+    """One manifest line: embed ``dataset`` (subset ``n``, ``seed``) with each of ``models``
+    and store the energy and force predictions of each of ``predictions``."""
 
     dataset: str
     n: int | None
@@ -208,6 +213,7 @@ class StoreEntry:
     models: tuple[str, ...]
     layer: str = "last"
     pooling: str | None = None
+    predictions: tuple[str, ...] = ()
 
 
 def manifest(root: str | os.PathLike | None = None) -> list[StoreEntry]:
@@ -223,8 +229,9 @@ def manifest(root: str | os.PathLike | None = None) -> list[StoreEntry]:
         from matteralign.errors import CorruptFileError
 
         raise CorruptFileError(f"store manifest {path} is not valid JSON ({exc})") from None
-    return [StoreEntry(r["dataset"], r.get("n"), int(r.get("seed", 0)), tuple(r["models"]),
-                       r.get("layer", "last"), r.get("pooling")) for r in rows]
+    return [StoreEntry(r["dataset"], r.get("n"), int(r.get("seed", 0)),
+                       tuple(r.get("models", ())), r.get("layer", "last"), r.get("pooling"),
+                       tuple(r.get("predictions", ()))) for r in rows]
 
 
 def _load(entry: StoreEntry):
@@ -254,6 +261,11 @@ def build(entries: Sequence[StoreEntry] | None = None, *, force: bool = False,
             emb = registry.extract(name, data, entry.layer, entry.pooling, progress=progress)
             written.append(save(emb, list(data), n=entry.n, seed=entry.seed, root=root))
             print(f"[store] wrote {written[-1]}")
+        if entry.predictions:
+            from matteralign import store_predictions
+
+            written += store_predictions.build(entry.predictions, data, n=entry.n,
+                                               seed=entry.seed, force=force, root=root)
     return written
 
 
@@ -302,10 +314,13 @@ def spot_check(path: str | os.PathLike, *, n_check: int = 16, seed: int = 0,
 
 
 def check_all(*, n_check: int = 16, seed: int = 0, root: str | os.PathLike | None = None,
-              progress: bool = True) -> dict[str, float]:
-    """:func:`spot_check` every stored file; ``{path: worst ratio}``. Models whose weights
-    are missing here are reported and skipped (their stored embeddings are then unverified
-    and :func:`lookup` still serves them; the notes say so)."""
+              progress: bool = True, n_check_predictions: int = 4) -> dict[str, float]:
+    """:func:`spot_check` every stored embedding file (``n_check`` samples each) and
+    :func:`matteralign.store_predictions.spot_check` every stored predictions file
+    (``n_check_predictions`` structures each); ``{path: worst ratio}``. Models whose weights
+    are missing here are reported and skipped (their stored files are then unverified and
+    still served; the notes say so)."""
+    from matteralign import store_predictions
     from matteralign.errors import MissingWeightsError
 
     base = Path(root) if root is not None else store_root()
@@ -314,7 +329,11 @@ def check_all(*, n_check: int = 16, seed: int = 0, root: str | os.PathLike | Non
     for path in files:
         rel = path.relative_to(base).as_posix()
         try:
-            results[rel] = spot_check(path, n_check=n_check, seed=seed)
+            if store_predictions.is_predictions_file(path):
+                results[rel] = store_predictions.spot_check(path, n_check=n_check_predictions,
+                                                            seed=seed)
+            else:
+                results[rel] = spot_check(path, n_check=n_check, seed=seed)
         except MissingWeightsError as exc:
             print(f"[store] cannot check {rel}: {exc}")
             continue
@@ -336,18 +355,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     b = sub.add_parser("build", help="write missing or stale entries of the manifest")
     b.add_argument("--force", action="store_true", help="rewrite every entry")
     c = sub.add_parser("check", help="re-extract random samples of every stored file")
-    c.add_argument("--n-check", type=int, default=16, help="samples per file (default 16)")
+    c.add_argument("--n-check", type=int, default=16,
+                   help="samples per embeddings file (default 16)")
+    c.add_argument("--n-check-predictions", type=int, default=4,
+                   help="structures per predictions file (default 4)")
     c.add_argument("--seed", type=int, default=0, help="seed of the samples checked")
     args = p.parse_args(argv)
     try:
         if args.command == "build":
             build(force=args.force)
         else:
-            if args.n_check < 1:
-                p.error("--n-check must be at least 1")
-            results = check_all(n_check=args.n_check, seed=args.seed)
-            print(f"[store] {len(results)} stored files agree with a fresh extraction of "
-                  f"{args.n_check} samples each (seed {args.seed})")
+            if args.n_check < 1 or args.n_check_predictions < 1:
+                p.error("--n-check and --n-check-predictions must be at least 1")
+            results = check_all(n_check=args.n_check, seed=args.seed,
+                                n_check_predictions=args.n_check_predictions)
+            n_pred = sum(1 for rel in results if Path(rel).parent.name == "predictions")
+            print(f"[store] {len(results) - n_pred} stored embedding files agree with a fresh "
+                  f"extraction of {args.n_check} samples each, {n_pred} predictions files with "
+                  f"a fresh prediction of {args.n_check_predictions} structures each "
+                  f"(seed {args.seed})")
     except MatteralignError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -17,7 +17,9 @@ eV/Å):
   part of the error that depends on structure;
 * force MAE ``mean over all atoms and components |F_pred − F_DFT|``  (eV/Å).
 
-Predictions are cached under ``data/cache/predictions``. Speed (2-core CPU, 24 structures of
+Predictions of the notebooks' defaults ship in the verified store
+(:mod:`matteralign.store_predictions`, spot-checked by ``make check-store``); others are
+cached under ``data/cache/predictions``. Speed (2-core CPU, 24 structures of
 mptrj-random): torch runs with ONE intra-op thread during prediction (``threads=1``, as the
 embedding extraction does, :func:`~matteralign.models._weights.torch_threads`) — with two
 threads SevenNet took 30–94 s and CHGNet 7–15 s, with one 5.6 s and 1.6 s. CHGNet is batched
@@ -43,7 +45,7 @@ import xarray as xr
 from matteralign.analysis.compute import cached
 from matteralign.errors import MissingDataError, ValidationError
 
-__all__ = ["calculator", "predict", "errors", "refit_residuals", "PREDICTABLE_FAMILIES"]
+__all__ = ["calculator", "predict", "forward", "errors", "refit_residuals", "PREDICTABLE_FAMILIES"]
 
 PREDICTABLE_FAMILIES = ("CHGNet", "SevenNet")
 
@@ -101,8 +103,41 @@ def _predict_calculator(name: str, rows: list, device: str) -> tuple[list[float]
     return energies, forces
 
 
+def forward(name: str, dataset: Any, *, device: str = "cpu", method: str = "auto",
+            threads: int | None = 1) -> xr.Dataset:
+    """Energies and forces of ``name`` for every sample of ``dataset``, computed now: a
+    forward pass per structure, neither the store nor the cache read or written (what
+    :func:`predict` falls back to, and what the store's spot check re-runs). Arguments and
+    result as in :func:`predict`."""
+    from matteralign import models
+    from matteralign.models._weights import torch_threads
+
+    if method not in ("auto", "calculator"):
+        raise ValidationError(f"method must be 'auto' or 'calculator'; got {method!r}")
+    rows = _atoms_with_labels(dataset)
+    ids = [r[0] for r in rows]
+    adapter = models.get(name)
+    owners = [sid for sid, atoms, _, _ in rows for _ in range(len(atoms))]
+    n_atoms = [len(atoms) for _, atoms, _, _ in rows]
+    with torch_threads(threads):
+        if method == "auto" and type(adapter).__name__ == "CHGNetAdapter":
+            energies, forces = _predict_chgnet(adapter, rows)
+        else:
+            energies, forces = _predict_calculator(name, rows, device)
+    return xr.Dataset(
+        {"energy": ("sample", np.array(energies)), "n_atoms": ("sample", np.array(n_atoms)),
+         "forces": (("atom", "xyz"), np.concatenate(forces)),
+         "atom_sample": ("atom", np.array(owners))},
+        coords={"sample": np.array(ids)},
+        attrs={"model": name, "model_version": adapter.version,
+               "dataset": getattr(dataset, "name", ""),
+               "dataset_version": getattr(dataset, "version", ""), "method": method,
+               "energy_units": "eV", "force_units": "eV/Å"})
+
+
 def predict(name: str, dataset: Any, *, device: str = "cpu", use_cache: bool = True,
-            method: str = "auto", threads: int | None = 1) -> xr.Dataset:
+            method: str = "auto", threads: int | None = 1, use_store: bool = True
+            ) -> xr.Dataset:
     """Energies (eV) and forces (eV/Å) predicted by ``name`` for every sample of ``dataset``.
 
     Args:
@@ -114,42 +149,33 @@ def predict(name: str, dataset: Any, *, device: str = "cpu", use_cache: bool = T
             ASE calculator) or ``"calculator"`` (the ASE calculator, one structure at a time,
             for every model).
         threads: torch intra-op threads while predicting (None: leave torch's setting).
+        use_store: serve the predictions from the verified store
+            (:func:`matteralign.store_predictions.lookup`: same model version and dataset
+            version, every sample stored with the same content digest) when it holds them;
+            only for ``method="auto"``, the path the store was written with.
 
     Returns:
         ``xarray.Dataset`` with ``energy (sample)``, ``n_atoms (sample)`` and
-        ``forces (atom, xyz)`` with ``atom_sample (atom)`` giving each row's sample id.
-        Cost: one energy + force evaluation per structure.
+        ``forces (atom, xyz)`` with ``atom_sample (atom)`` giving each row's sample id;
+        attrs ``stored = 1`` when served by the store.
+        Cost: one energy + force evaluation per structure, nothing when stored or cached.
     """
-    from matteralign.models._weights import torch_threads
-
     if method not in ("auto", "calculator"):
         raise ValidationError(f"method must be 'auto' or 'calculator'; got {method!r}")
     rows = _atoms_with_labels(dataset)
-    ids = [r[0] for r in rows]
+    if use_store and method == "auto":
+        from matteralign import store_predictions
+
+        stored = store_predictions.lookup(name, dataset)
+        if stored is not None:
+            return stored
     key = {"model": name, "dataset": getattr(dataset, "name", ""),
-           "version": getattr(dataset, "version", ""), "ids": ids}
+           "version": getattr(dataset, "version", ""), "ids": [r[0] for r in rows]}
     if method != "auto":
         key["method"] = method
-
-    def compute() -> xr.Dataset:
-        from matteralign import models
-
-        adapter = models.get(name)
-        owners = [sid for sid, atoms, _, _ in rows for _ in range(len(atoms))]
-        n_atoms = [len(atoms) for _, atoms, _, _ in rows]
-        with torch_threads(threads):
-            if method == "auto" and type(adapter).__name__ == "CHGNetAdapter":
-                energies, forces = _predict_chgnet(adapter, rows)
-            else:
-                energies, forces = _predict_calculator(name, rows, device)
-        return xr.Dataset(
-            {"energy": ("sample", np.array(energies)), "n_atoms": ("sample", np.array(n_atoms)),
-             "forces": (("atom", "xyz"), np.concatenate(forces)),
-             "atom_sample": ("atom", np.array(owners))},
-            coords={"sample": np.array(ids)}, attrs={"model": name, "energy_units": "eV",
-                                                     "force_units": "eV/Å"})
-
-    return cached("predictions", key, compute, use_cache=use_cache)
+    return cached("predictions", key,
+                  lambda: forward(name, dataset, device=device, method=method, threads=threads),
+                  use_cache=use_cache)
 
 
 def _element_counts(rows: list) -> np.ndarray:
