@@ -32,8 +32,10 @@
 #
 # Predictions are real forward passes of each model (CHGNet batched through
 # `CHGNet.predict_structure`, SevenNet through its ASE calculator, torch on one thread — much
-# faster than two on this 2-core machine), cached under `data/cache/predictions`, so a second run
-# recomputes nothing.
+# faster than two on this 2-core machine). At the default parameters they ship in the verified
+# store (`data/embeddings/store/<dataset>/predictions/`, re-predicted on random structures by
+# `make check-store`); other structures or models are computed and cached under
+# `data/cache/predictions`, so a second run recomputes nothing.
 
 # %% tags=["parameters"]
 dataset = "mptrj-random"
