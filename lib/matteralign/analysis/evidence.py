@@ -199,7 +199,9 @@ def rank_correlation(
         raise ValidationError(f"fraction must be in (0, 1); got {fraction}")
     if not 0.0 < level < 1.0:
         raise ValidationError(f"level must be in (0, 1); got {level}")
-    func = get_pairwise(metric).func
+    get_pairwise(metric)  # an unknown metric fails here, naming the known ones
+    score = _pair_scorer(metric, k)  # kNN metrics: each model's graph built once per subset
+    pairs = [(nm, reference) for nm in names]
     n = arrays[reference].shape[0]
     m = int(round(fraction * n))
     if m <= k or m >= n:
@@ -208,9 +210,8 @@ def rank_correlation(
     e = errs[names].to_numpy(float)
 
     def scores(idx: np.ndarray | None) -> np.ndarray:
-        ref = arrays[reference] if idx is None else arrays[reference][idx]
-        return np.array([float(func(arrays[nm] if idx is None else arrays[nm][idx], ref, k=k))
-                         for nm in names])
+        used = [*names, reference]
+        return score({nm: arrays[nm] if idx is None else arrays[nm][idx] for nm in used}, pairs)
 
     s = scores(None)
     rho = _rho(e, s)
