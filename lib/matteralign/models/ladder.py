@@ -14,6 +14,16 @@ held-out MAEs (``test_mae_<target>`` in the targets' units, plus ``train_size``,
 ``depth``, ``seed``, ``test_size`` and ``source``). Every layer is exposed: ``embedding``
 and ``block1`` … ``block<depth>`` (``last`` = the deepest), pooled by ``mean`` over tokens,
 heavy atoms or atoms by default.
+
+Untrained twins. Every rung also registers ``ladder-<ladder>-<rung>-random``
+(:class:`UntrainedLadderModel`): the rung's network rebuilt from its config under
+``torch.manual_seed(seed)`` — the very weights its training started from
+(:func:`matteralign.train.loop.train` seeds the same way before building the network) — with
+the trained rung's featurizer (SMILES vocabulary, element list), so the twin reads exactly
+what the rung reads. It is the floor of the ladder's alignments: what the architecture and
+its input give away before any training. Metadata as :func:`~matteralign.models._random.
+random_info` (``random_weights=True``, ``training_data="none"``, no performance), version
+``random-init seed=<seed> of <ladder>/<rung>@<sha>``.
 """
 
 from __future__ import annotations
@@ -31,7 +41,8 @@ import numpy as np
 from matteralign.errors import CorruptFileError, ValidationError
 from matteralign.models.base import ModelAdapter, ModelInfo
 
-__all__ = ["ENV_VAR", "models_root", "ladder_info", "LadderModel", "register_folder", "register"]
+__all__ = ["ENV_VAR", "models_root", "ladder_info", "twin_info", "LadderModel",
+           "UntrainedLadderModel", "register_folder", "register"]
 
 ENV_VAR = "MATTERALIGN_MODELS"
 _FILES = ("model.pt", "config.toml", "metrics.json")
@@ -43,6 +54,8 @@ _REFERENCE = {
             "lib/matteralign/train/graph.py",
     "schnet": "SchNet (Schütt et al., J. Chem. Phys. 148, 241722 (2018)) trained here, "
               "lib/matteralign/train/geometric.py",
+    "schnet-pbc": "periodic SchNet (Schütt et al., J. Chem. Phys. 148, 241722 (2018)) distilled "
+                  "here from an MLIP's energies and forces, lib/matteralign/train/periodic.py",
 }
 
 
@@ -84,19 +97,40 @@ def ladder_info(folder: str | Path) -> ModelInfo:
                 seed=int(m["seed"]), test_size=int(m["test_size"]),
                 source=f"held-out QM9 molecules, {folder.as_posix()}/metrics.json")
     rows = {"token": "tokens", "atom": "heavy atoms" if m["modality"] == "graph" else "atoms"}
+    training = f"QM9 ({m['train_size']} molecules, seed {m['seed']})"
+    student = m["architecture"] == "schnet-pbc"  # materials students, matteralign.train.students
+    if student:  # test_mae: against the teacher; dft_mae: against DFT labels
+        perf.update({f"dft_mae_{t}": float(v) for t, v in m.get("dft_mae", {}).items()})
+        perf.update({f"unit_{t}": u for t, u in m["units"].items()})
+        perf.update(dft_size=int(m.get("dft_size", 0)), teacher=str(m.get("teacher", "")),
+                    source=f"held-out teacher-labelled crystals (test_mae) and DFT-labelled "
+                           f"mptrj-random crystals (dft_mae), {folder.as_posix()}/metrics.json")
+        training = (f"{m['train_size']} crystals labelled by {m.get('teacher', '?')} "
+                    f"(data/{m.get('labels', '?')}, seed {m['seed']})")
     return ModelInfo(
         name=f"ladder-{m['ladder']}-{m['rung']}", modality=m["modality"],
         family=f"ladder {m['ladder']}", architecture=m["architecture"],
-        training_data=f"QM9 ({m['train_size']} molecules, seed {m['seed']})",
+        training_data=training,
         n_params=int(m["n_params"]), performance=perf, reference=_REFERENCE[m["architecture"]],
         package="torch", input=reads,
         layers=("embedding", *(f"block{i}" for i in range(1, int(m["depth"]) + 1))),
         version=f"{m['ladder']}/{m['rung']}@{m['model_sha256'][:12]}", granularity=granularity,
-        rotation_invariant=True, domains=("molecules",),
+        rotation_invariant=True, domains=("materials",) if student else ("molecules",),
         description=f"{m['architecture']} width {m['width']} trained here on "
-                    f"{m['train_size']} QM9 molecules (seed {m['seed']}); rows are "
-                    f"{rows[granularity]}",
+                    + (f"{training}; rows are atoms" if student else
+                       f"{m['train_size']} QM9 molecules (seed {m['seed']}); rows are "
+                       f"{rows[granularity]}"),
     )
+
+
+def twin_info(info: ModelInfo) -> ModelInfo:
+    """The metadata of a rung's untrained twin (module docstring)."""
+    from matteralign.models._random import random_info
+
+    seed = int(info.performance["seed"])
+    return random_info(info, seed, version=f"random-init seed={seed} of {info.version}",
+                       description=f"{info.architecture} width {info.performance['width']} at "
+                                   f"the initial weights of {info.name} (seed {seed}), untrained")
 
 
 class LadderModel(ModelAdapter):
@@ -122,16 +156,19 @@ class LadderModel(ModelAdapter):
         """The loaded :class:`~matteralign.train.loop.TrainedRung` (eval mode)."""
         with self._lock:
             if self._rung is None:
-                from matteralign.train.loop import file_sha256, load_checkpoint
-
-                path = self.folder / "model.pt"
-                rung = load_checkpoint(path)
-                expected = _read_metrics(self.folder)["model_sha256"]
-                if file_sha256(path) != expected:
-                    raise CorruptFileError(f"{path} differs from the checkpoint its metrics.json "
-                                           "describes (SHA-256 mismatch); retrain the rung")
-                self._rung = rung
+                self._rung = self._load()
             return self._rung
+
+    def _load(self):
+        from matteralign.train.loop import file_sha256, load_checkpoint
+
+        path = self.folder / "model.pt"
+        rung = load_checkpoint(path)
+        expected = _read_metrics(self.folder)["model_sha256"]
+        if file_sha256(path) != expected:
+            raise CorruptFileError(f"{path} differs from the checkpoint its metrics.json "
+                                   "describes (SHA-256 mismatch); retrain the rung")
+        return rung
 
     def check_sample(self, sample: Any) -> None:
         if self.info.modality == "graph":  # bond graph from SMILES, else from 3D atoms
@@ -167,15 +204,36 @@ class LadderModel(ModelAdapter):
         self._lock = threading.Lock()
 
 
+class UntrainedLadderModel(LadderModel):
+    """A rung's untrained twin (module docstring): its checkpoint's config and featurizer,
+    the network's initial weights under the rung's seed."""
+
+    def __init__(self, folder: str | Path, info: ModelInfo | None = None, threads: int | None = 1):
+        super().__init__(folder, info if info is not None else twin_info(ladder_info(folder)),
+                         threads)
+
+    def _load(self):
+        """The trained rung with its network replaced by the seeded initial one."""
+        import dataclasses
+
+        from matteralign.models._random import seeded
+        from matteralign.train.loop import build_net
+
+        trained = super()._load()
+        net = seeded(lambda: build_net(trained.config, trained.featurizer),
+                     int(trained.config.seed))
+        return dataclasses.replace(trained, net=net, metrics={})
+
+
 def _complete(folder: Path) -> bool:
     return all((folder / f).is_file() for f in _FILES)
 
 
 def register_folder(root: str | Path, registry: Any = None, replace: bool = False) -> list[str]:
-    """Register every complete rung folder ``root/<ladder>/<rung>/``.
+    """Register every complete rung folder ``root/<ladder>/<rung>/`` and its untrained twin.
 
     Returns:
-        The registered names, sorted.
+        The registered names (rungs and twins), sorted.
 
     Raises:
         CorruptFileError: a ``metrics.json`` that cannot be read (naming it).
@@ -189,7 +247,10 @@ def register_folder(root: str | Path, registry: Any = None, replace: bool = Fals
     for folder in sorted(p for p in root.glob("*/*") if p.is_dir() and _complete(p)):
         info = ladder_info(folder)
         registry.register(info, functools.partial(LadderModel, str(folder), info), replace=replace)
-        names.append(info.name)
+        twin = twin_info(info)
+        registry.register(twin, functools.partial(UntrainedLadderModel, str(folder), twin),
+                          replace=replace)
+        names += [info.name, twin.name]
     return sorted(names)
 
 
