@@ -105,7 +105,7 @@ def _tamper(path, variable, sample_index, delta):
     sample = str(ds["sample"].values[sample_index])
     values = ds[variable].values.copy()
     if variable == "forces":
-        values[np.flatnonzero(ds["atom_sample"].values == sample)[0], 1] += delta
+        values[int(ds["n_atoms"].values[:sample_index].sum()), 1] += delta
     else:
         values[sample_index] += delta
     ds[variable].values = values

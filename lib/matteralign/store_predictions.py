@@ -10,8 +10,8 @@ contract (:mod:`matteralign.store`):
 * **stored**: ``energy (sample)`` in eV, float64 (one number per structure); ``forces (atom,
   xyz)`` in eV/Å, float32, compressed (the networks compute in float32, so this loses
   nothing: the largest rounding is recorded in ``attrs["float32_rounding_ev_per_A"]``);
-  ``n_atoms``, ``atom_sample`` (each force row's sample id) and ``sample_digest`` (content
-  digest of every structure). Attrs: model, model version, dataset, dataset version, subset
+  ``n_atoms`` (force rows are the structures' atoms in sample order; ``atom_sample`` is
+  rebuilt from it on reading) and ``sample_digest`` (content digest of every structure). Attrs: model, model version, dataset, dataset version, subset
   (``store_n``, ``store_seed``), ids and content digests, prediction method, package versions.
 * **served** (:func:`lookup`) only when the model version and dataset version match and every
   requested sample is stored with the same content digest (a subset of a stored set is served
@@ -88,6 +88,10 @@ def save(pred: xr.Dataset, samples: Sequence[Any], *, n: int | None, seed: int,
     if a["method"] != "auto":
         raise ValidationError("store_predictions.save: the store holds method='auto' "
                               f"predictions; got {a['method']!r}")
+    n_atoms = np.asarray(pred["n_atoms"].values, dtype=int)
+    if [str(v) for v in pred["atom_sample"].values] != np.repeat(ids, n_atoms).tolist():
+        raise ValidationError("store_predictions.save: force rows are not the samples' atoms "
+                              "in sample order")
     digests = store._sample_digests(samples)
     forces = np.asarray(pred["forces"].values, dtype=np.float64)
     forces32 = forces.astype(np.float32)
@@ -101,11 +105,9 @@ def save(pred: xr.Dataset, samples: Sequence[Any], *, n: int | None, seed: int,
     })
     ds = xr.Dataset(
         {"energy": (("sample",), np.asarray(pred["energy"].values, dtype=np.float64)),
-         "n_atoms": (("sample",), np.asarray(pred["n_atoms"].values, dtype=np.int32)),
+         "n_atoms": (("sample",), n_atoms.astype(np.int32)),
          "sample_digest": (("sample",), np.array(digests, dtype=object)),
-         "forces": (("atom", "xyz"), forces32),
-         "atom_sample": (("atom",), np.array([str(v) for v in pred["atom_sample"].values],
-                                             dtype=object))},
+         "forces": (("atom", "xyz"), forces32)},
         coords={"sample": np.array(ids, dtype=object)}, attrs=encode_attrs(attrs))
     enc = {"forces": {"zlib": True, "complevel": 6, "shuffle": True},
            "energy": {"zlib": True, "complevel": 6}}
@@ -123,7 +125,7 @@ def _open(path: Path) -> xr.Dataset:
         with xr.open_dataset(path, engine="h5netcdf") as handle:
             ds = handle.load()
         ds.attrs = decode_attrs(dict(ds.attrs))
-        for var in ("energy", "n_atoms", "forces", "atom_sample", "sample_digest"):
+        for var in ("energy", "n_atoms", "forces", "sample_digest"):
             ds[var]  # noqa: B018 - a file without one of these is damaged
         if int(ds["n_atoms"].sum()) != ds.sizes["atom"]:
             raise ValueError("n_atoms does not add up to the force rows")
@@ -141,12 +143,13 @@ def _select(ds: xr.Dataset, index: np.ndarray) -> xr.Dataset:
         if len(index) else np.zeros(0, dtype=int)
     attrs = {k: v for k, v in ds.attrs.items() if k not in _PRIVATE}
     attrs["stored"] = 1
+    ids = np.array([str(v) for v in ds["sample"].values[index]])
     return xr.Dataset(
         {"energy": ("sample", np.asarray(ds["energy"].values[index], dtype=np.float64)),
          "n_atoms": ("sample", n_atoms[index]),
          "forces": (("atom", "xyz"), np.asarray(ds["forces"].values[rows], dtype=np.float64)),
-         "atom_sample": ("atom", np.array([str(v) for v in ds["atom_sample"].values[rows]]))},
-        coords={"sample": np.array([str(v) for v in ds["sample"].values[index]])}, attrs=attrs)
+         "atom_sample": ("atom", np.repeat(ids, n_atoms[index]))},
+        coords={"sample": ids}, attrs=attrs)
 
 
 def lookup(model: str, dataset: Any, root: str | os.PathLike | None = None
