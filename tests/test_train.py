@@ -242,3 +242,10 @@ def test_the_cli_refuses_a_bad_config_with_one_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "width must be an integer" in err and "bad.toml" in err
     assert not (tmp_path / "qm9").exists()
+
+
+def test_a_schnet_rung_trained_without_fluorine_still_reads_fluorinated_molecules():
+    from matteralign.train import geometric
+
+    featurizer = geometric.Featurizer().fit(np.array([0, 1, 2]))  # CH4, NH3, H2O
+    assert featurizer.elements == [1, 6, 7, 8, 9]

@@ -38,8 +38,10 @@ def edges_within(positions: np.ndarray, cutoff: float) -> np.ndarray:
 
 
 class Featurizer:
-    """Atomic numbers, positions and cutoff pairs; the fitted state is the set of elements
-    seen in training (others are refused)."""
+    """Atomic numbers, positions and cutoff pairs; the fitted state is the set of elements:
+    QM9's five (H, C, N, O, F) plus any others seen in training (others are refused). A
+    small training set may lack fluorine; its rung still reads the fluorinated test
+    molecules (with an embedding that training never moved)."""
 
     def __init__(self, cutoff: float = 5.0, elements: list[int] | None = None):
         self.cutoff = float(cutoff)
@@ -53,7 +55,7 @@ class Featurizer:
         seen = set()
         for r in rows:
             seen.update(molecule(int(r))[1].tolist())
-        return Featurizer(self.cutoff, sorted(seen))
+        return Featurizer(self.cutoff, sorted(seen | set(_SYMBOLS)))
 
     def state(self) -> dict[str, Any]:
         return {"cutoff": self.cutoff, "elements": list(self.elements)}
