@@ -52,11 +52,11 @@ pytest: $(STAMP)  ## the test suite (doctests included)
 
 test: lint pytest  ## install if needed, then ruff and pytest
 
-check-store: $(STAMP)  ## re-extract 16 random samples of every stored embedding file (seed STORE_SEED)
-	@echo "==> [store] spot-checking the shipped embeddings (16 samples per file, seed $(STORE_SEED))"
-	@$(PY) -m matteralign.store check --n-check 16 --seed $(STORE_SEED)
+check-store: $(STAMP)  ## re-extract 16 random samples of every stored embedding file and re-predict 4 structures of every predictions file (seed STORE_SEED)
+	@echo "==> [store] spot-checking the shipped embeddings and predictions (16 samples / 4 structures per file, seed $(STORE_SEED))"
+	@$(PY) -m matteralign.store check --n-check 16 --n-check-predictions 4 --seed $(STORE_SEED)
 
-embeddings: $(STAMP)  ## (re)write the verified embedding store under data/embeddings/store (resumable)
+embeddings: $(STAMP)  ## (re)write the verified embedding store (embeddings and predictions) under data/embeddings/store (resumable)
 	@echo "==> [store] writing missing or stale entries of data/embeddings/store/manifest.json"
 	@$(PY) -m matteralign.store build
 
