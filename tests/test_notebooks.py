@@ -60,6 +60,9 @@ TINY = {
                       "layer_models": ["chgnet-0.2.0"],
                       "reference": "chgnet-0.3.0"},
     "06_proteins": {"n_samples": 12, "k": 3},
+    # every shipped rung of the QM9 ladder (served by the store), few samples and replicates
+    "07_ladders": {"n_samples": 40, "k": 5, "n_boot": 10, "n_perm": 49,
+                   "n_shuffles": 19},
 }
 WRITES_TENSOR = {s for s in STEMS if s != "06_proteins"}  # 06 only with protein weights
 
@@ -90,7 +93,8 @@ def _calls(tree, module):
 
 def test_there_is_one_notebook_per_claim():
     assert STEMS == ["01_cross_modality_qm9", "02_similarity_tree", "03_alignment_vs_performance",
-                     "04_in_vs_out_of_distribution", "05_robustness", "06_proteins"]
+                     "04_in_vs_out_of_distribution", "05_robustness", "06_proteins",
+                     "07_ladders"]
     assert set(TINY) == set(STEMS)
 
 
