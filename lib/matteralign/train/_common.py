@@ -72,6 +72,7 @@ class LadderNet(nn.Module):
 
 def architecture_module(architecture: str) -> Any:
     """The module that defines ``Net`` and ``Featurizer`` of an architecture."""
-    from matteralign.train import geometric, graph, string
+    from matteralign.train import geometric, graph, periodic, string
 
-    return {"transformer": string, "mpnn": graph, "schnet": geometric}[architecture]
+    return {"transformer": string, "mpnn": graph, "schnet": geometric,
+            "schnet-pbc": periodic}[architecture]

@@ -262,7 +262,8 @@ def save_checkpoint(rung: TrainedRung, path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path) -> TrainedRung:
-    """Read a checkpoint written by :func:`save_checkpoint` (network in eval mode).
+    """Read a checkpoint written by :func:`save_checkpoint` (network in eval mode), or a
+    materials student's (:func:`matteralign.train.students.load_checkpoint`).
 
     Raises:
         MissingWeightsError: no such file.
@@ -277,6 +278,10 @@ def load_checkpoint(path: str | Path) -> TrainedRung:
     except Exception as exc:  # torch raises pickle/zip/runtime errors for damaged files
         raise CorruptFileError(f"{p} is not a readable torch checkpoint: {type(exc).__name__}: "
                                f"{' '.join(str(exc).split())[:200]}") from None
+    from matteralign.train import students
+
+    if isinstance(ck, dict) and ck.get("format") == students.CHECKPOINT_FORMAT:
+        return students.load_checkpoint(p)  # a materials student (reads the file again)
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise CorruptFileError(f"{p} is not a {CHECKPOINT_FORMAT} checkpoint")
     try:
