@@ -15,6 +15,13 @@ held-out MAEs (``test_mae_<target>`` in the targets' units, plus ``train_size``,
 and ``block1`` … ``block<depth>`` (``last`` = the deepest), pooled by ``mean`` over tokens,
 heavy atoms or atoms by default.
 
+Materials students (architecture ``schnet-pbc``, ladder ``materials``,
+:mod:`matteralign.train.students`): ``modality`` ``3d``, ``domains`` ``("materials",)``,
+``training_data`` naming the teacher, the labels file and the seed; ``performance`` holds
+``test_mae_energy_per_atom`` / ``test_mae_forces`` against the teacher on held-out crystals
+and ``dft_mae_energy_per_atom`` (raw), ``dft_mae_energy_per_atom_refit`` and
+``dft_mae_forces`` against the DFT labels of 200 mptrj-random structures, plus ``teacher``.
+
 Untrained twins. Every rung also registers ``ladder-<ladder>-<rung>-random``
 (:class:`UntrainedLadderModel`): the rung's network rebuilt from its config under
 ``torch.manual_seed(seed)`` — the very weights its training started from

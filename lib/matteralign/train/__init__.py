@@ -9,8 +9,11 @@ alignment can be related to measured held-out error.
 * :mod:`~matteralign.train.string`, :mod:`~matteralign.train.graph`,
   :mod:`~matteralign.train.geometric` — SMILES transformer, bond-graph MPNN, SchNet.
 * :mod:`~matteralign.train.loop` — deterministic training with early stopping; checkpoints.
+* The ``materials`` ladder: :mod:`~matteralign.train.teacher` (crystals labelled by
+  sevennet-l3i5), :mod:`~matteralign.train.periodic` (periodic SchNet, forces by autograd)
+  and :mod:`~matteralign.train.students` (configs, distillation, errors vs teacher and DFT).
 
-``python -m matteralign.train <config.toml | qm9/<rung>>`` trains one rung and writes
+``python -m matteralign.train <config.toml | qm9/<rung> | materials/<rung>>`` trains one rung and writes
 ``data/models/<ladder>/<rung>/{model.pt, config.toml, metrics.json}``; the model registry
 lists every such folder as ``ladder-<ladder>-<rung>`` (:mod:`matteralign.models.ladder`).
 """
