@@ -59,12 +59,15 @@ student_ladder = "materials"
 teacher = "sevennet-l3i5"
 student_dataset = "mptrj-random"
 student_out_of_distribution_dataset = "nci-organics"
-student_error = "auto"
+student_error = "forces"  # held-out force MAE against the teacher (free of energy offsets, as in 03)
 k = 25
 # Notebook 05 (2026-12-02), QM9: at k = 25 the rank order of model pairs is stable from
 # N = 500 and the mean CKNNA within ±0.03 of its N = 5000 value at N = 1000
 n_samples = 1000
-n_boot = 100  # random halves of the samples behind every interval over samples
+# random halves of the samples behind every interval over samples: measured 2026-12-02, 50
+# halves move every claim's interval by at most 0.01 from 100 (verdicts unchanged) and halve
+# the cold run (97 s instead of 140 s)
+n_boot = 50
 n_perm = 999  # permutations of models (or sign flips of paired units): cheap
 n_shuffles = 199  # shuffles of the sample correspondence in the claim 1 and 7 nulls: costly
 seed = 0
@@ -108,7 +111,8 @@ table[["modality", "train_size", "width", "seed", "n_params", err, gap]].round(4
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
 for ax, column in zip(axes, dict.fromkeys([err, gap])):
     sns.lineplot(data=table.assign(width=table["width"].astype(str)), x="train_size", y=column,
-                 hue="modality", style="width", markers=True, errorbar=None, ax=ax)
+                 hue="modality", style="width", markers=True, errorbar=None, ax=ax,
+                 hue_order=[m for m in ladders.MODALITY_ORDER if m in set(table["modality"])])
     ax.set(xscale="log", yscale="log", xlabel="training molecules",
            ylabel=f"held-out {column.removeprefix('test_mae_')} MAE "
                   f"({ladders.error_unit(table, column)})",
@@ -379,7 +383,8 @@ ids = pd.concat([robustness.model_intrinsic_dimension(c, ["twonn"]).assign(regim
                  for r, (_, c) in regimes.items()], ignore_index=True)
 differences = evidence.regime_table(evidence.regime_quantities(pairs, ids), baseline,
                                     n_perm=n_perm, seed=seed)
-paths.save_table(pairs, out / "pair_alignment.csv")
+paths.save_table(pairs[["regime", "metric", "kind", "model_a", "model_b", "value"]],
+                 out / "pair_alignment.csv")
 paths.save_table(ids, out / "intrinsic_dimension.csv")
 paths.save_table(differences, out / "regime_differences.csv")
 omol, omat = published.load_published("omol25"), published.load_published("omat24")
