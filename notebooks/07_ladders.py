@@ -511,4 +511,22 @@ parts += [conclusions.distribution_conclusion(ids, value="intrinsic_dimension", 
                                               label="intrinsic dimension (TwoNN) over rungs")]
 parts += [claims.sentence(r) for r in [*claim1.values(), *claim3.values(), *claim4.values(),
                                        *claim7.values()]]
+if not students.empty:
+    import json
+    from matteralign.models.ladder import models_root
+
+    rec = {m: json.loads((models_root() / student_ladder / students.loc[m, "rung"]
+                          / "metrics.json").read_text(encoding="utf-8")) for m in students.index}
+    zero = np.mean([r["baseline_test_mae"]["forces"] for r in rec.values()])
+    teacher_f = np.mean([r["teacher_dft_mae"]["forces"] for r in rec.values()])
+    parts += [f"How good the students are bounds what claim 7's verdict means: their held-out force "
+              f"MAE against the teacher is {students['test_mae_forces'].min():.3f}–"
+              f"{students['test_mae_forces'].max():.3f} eV/Å, where per-element energies with zero "
+              f"forces score {zero:.3f} eV/Å on the same structures, and against DFT "
+              f"{students['dft_mae_forces'].min():.3f}–{students['dft_mae_forces'].max():.3f} eV/Å, "
+              f"{students['dft_mae_forces'].min() / teacher_f:.0f}–"
+              f"{students['dft_mae_forces'].max() / teacher_f:.0f}× the teacher's own "
+              f"{teacher_f:.3f} eV/Å. These students are far from their teacher (at most 900 "
+              "training crystals on a CPU budget), so the verdict says that weak students do not "
+              "share its representation; better students align more (the ρ above)."]
 conclusions.publish("\n\n".join(parts), out)
