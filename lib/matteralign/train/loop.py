@@ -24,7 +24,7 @@ import copy
 import hashlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,47 +163,16 @@ def train(config: RungConfig, *, progress: bool = True, threads: int | None = 1)
         net = build_net(config, featurizer)
         y_train = torch.tensor((y["train"] - mean) / std, dtype=torch.float32)
         val_batches = _batches(items["val"], EVAL_BATCH, featurizer.collate)
-        steps_per_epoch = math.ceil(config.train_size / config.batch_size)
-        optimiser = torch.optim.Adam(net.parameters(), lr=config.lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimiser, T_max=config.epochs * steps_per_epoch, eta_min=config.lr / 20)
-        order = torch.Generator().manual_seed(config.seed)
-        stopper = EarlyStopping(config.patience, config.min_delta)
-        best_state, history = None, []
-        bar = _bar(config, progress)
-        try:
-            for epoch in range(1, config.epochs + 1):
-                t_epoch, cpu_epoch = time.perf_counter(), time.process_time()
-                net.train()
-                perm = torch.randperm(config.train_size, generator=order).tolist()
-                total = 0.0
-                for i in range(0, len(perm), config.batch_size):
-                    idx = perm[i:i + config.batch_size]
-                    batch = featurizer.collate([items["train"][j] for j in idx])
-                    loss = ((net(batch) - y_train[idx]) ** 2).mean(0).sum()
-                    optimiser.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimiser.step()
-                    schedule.step()
-                    total += float(loss.detach()) * len(idx)
-                val_mae = _mae(predict(net, val_batches, mean, std), y["val"], config.targets)
-                score = float(np.mean([val_mae[t] / s for t, s in zip(config.targets, std, strict=True)]))
-                if stopper.step(epoch, score):
-                    best_state = copy.deepcopy(net.state_dict())
-                history.append({"epoch": epoch, "train_loss": total / config.train_size,
-                                "val_score": score, "val_mae": val_mae,
-                                "seconds": time.perf_counter() - t_epoch,
-                                "cpu_seconds": time.process_time() - cpu_epoch})
-                bar.update(1)
-                bar.set_postfix({t: f"{v:.4g}" for t, v in val_mae.items()}, refresh=False)
-                if stopper.stop:
-                    break
-        finally:
-            bar.close()
-        if best_state is None:
-            raise ValidationError(f"rung {config.rung}: training diverged (no finite validation "
-                                  f"error in {len(history)} epochs); lower lr (now {config.lr})")
-        net.load_state_dict(best_state)
+
+        def batch_loss(idx: list[int]) -> torch.Tensor:
+            batch = featurizer.collate([items["train"][j] for j in idx])
+            return ((net(batch) - y_train[idx]) ** 2).mean(0).sum()
+
+        def validate() -> tuple[float, dict[str, float]]:
+            val_mae = _mae(predict(net, val_batches, mean, std), y["val"], config.targets)
+            return float(np.mean([val_mae[t] / s for t, s in zip(config.targets, std, strict=True)])), val_mae
+
+        history, stopper = fit(net, config, batch_loss, validate, progress=progress)
         t_trained, cpu_trained = time.perf_counter(), time.process_time()
         test_mae = _mae(predict(net, _batches(items["test"], EVAL_BATCH, featurizer.collate),
                                 mean, std), y["test"], config.targets)
@@ -233,6 +202,66 @@ def train(config: RungConfig, *, progress: bool = True, threads: int | None = 1)
         "history": history,
     }
     return TrainedRung(config, net, featurizer, mean, std, metrics)
+
+
+def fit(net: torch.nn.Module, config: Any, batch_loss: Callable[[list[int]], torch.Tensor],
+        validate: Callable[[], tuple[float, dict[str, float]]], *, progress: bool = True,
+        what: str = "rung") -> tuple[list[dict[str, Any]], EarlyStopping]:
+    """The optimisation loop every ladder shares, with the best state restored into ``net``.
+
+    Adam at ``config.lr``, cosine-decayed to lr/20 over ``config.epochs`` epochs; each epoch
+    visits the ``config.train_size`` training indices in a ``config.seed``-seeded order, in
+    batches of ``config.batch_size``, minimising ``batch_loss(indices)``; ``validate()``
+    returns ``(score, maes)`` after each epoch (lower is better) for
+    :class:`EarlyStopping` (``config.patience``, ``config.min_delta``).
+
+    Returns:
+        ``(history, stopper)``: one dict per epoch (train loss, validation score and MAEs,
+        wall and CPU seconds) and the stopper (its ``best_epoch``).
+
+    Raises:
+        ValidationError: no finite validation score in any epoch (training diverged).
+    """
+    steps_per_epoch = math.ceil(config.train_size / config.batch_size)
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimiser, T_max=config.epochs * steps_per_epoch, eta_min=config.lr / 20)
+    order = torch.Generator().manual_seed(config.seed)
+    stopper = EarlyStopping(config.patience, config.min_delta)
+    best_state, history = None, []
+    bar = _bar(config, progress)
+    try:
+        for epoch in range(1, config.epochs + 1):
+            t_epoch, cpu_epoch = time.perf_counter(), time.process_time()
+            net.train()
+            perm = torch.randperm(config.train_size, generator=order).tolist()
+            total = 0.0
+            for i in range(0, len(perm), config.batch_size):
+                idx = perm[i:i + config.batch_size]
+                loss = batch_loss(idx)
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                total += float(loss.detach()) * len(idx)
+            score, val_mae = validate()
+            if stopper.step(epoch, score):
+                best_state = copy.deepcopy(net.state_dict())
+            history.append({"epoch": epoch, "train_loss": total / config.train_size,
+                            "val_score": score, "val_mae": val_mae,
+                            "seconds": time.perf_counter() - t_epoch,
+                            "cpu_seconds": time.process_time() - cpu_epoch})
+            bar.update(1)
+            bar.set_postfix({t: f"{v:.4g}" for t, v in val_mae.items()}, refresh=False)
+            if stopper.stop:
+                break
+    finally:
+        bar.close()
+    if best_state is None:
+        raise ValidationError(f"{what} {config.rung}: training diverged (no finite validation "
+                              f"error in {len(history)} epochs); lower lr (now {config.lr})")
+    net.load_state_dict(best_state)
+    return history, stopper
 
 
 def _bar(config: RungConfig, enabled: bool):

@@ -37,9 +37,7 @@ cosine-decayed to lr/20 over the epoch cap. Early stopping on the validation sco
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import math
 import time
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -375,7 +373,7 @@ def train_student(config: StudentConfig, *, progress: bool = True, threads: int 
         ValidationError: training diverged, or ``train_size`` exceeds the pool.
     """
     from matteralign.datasets._paths import data_dir
-    from matteralign.train.loop import EarlyStopping, _bar, deterministic
+    from matteralign.train.loop import deterministic, fit
     from matteralign.train.periodic import Featurizer, Net, energy_and_forces
     from matteralign.train.teacher import TEACHER, read_labels
 
@@ -400,51 +398,21 @@ def train_student(config: StudentConfig, *, progress: bool = True, threads: int 
         f_train = [torch.tensor(f, dtype=torch.float32) for f in train.forces]
         e_train = torch.tensor(train.energy, dtype=torch.float32)
         n_train = torch.tensor(train.n_atoms, dtype=torch.float32)
-        steps = math.ceil(config.train_size / config.batch_size)
-        optimiser = torch.optim.Adam(net.parameters(), lr=config.lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimiser, T_max=config.epochs * steps, eta_min=config.lr / 20)
-        order = torch.Generator().manual_seed(config.seed)
-        stopper = EarlyStopping(config.patience, config.min_delta)
-        best_state, history = None, []
-        bar = _bar(config, progress)
-        try:
-            for epoch in range(1, config.epochs + 1):
-                t_epoch, cpu_epoch = time.perf_counter(), time.process_time()
-                net.train()
-                perm = torch.randperm(config.train_size, generator=order).tolist()
-                total = 0.0
-                for i in range(0, len(perm), config.batch_size):
-                    idx = perm[i:i + config.batch_size]
-                    batch = featurizer.collate([train.items[j] for j in idx])
-                    e_hat, f_hat = energy_and_forces(net, batch, create_graph=True)
-                    le = (((e_hat - e_train[idx]) / (n_train[idx] * e_scale)) ** 2).mean()
-                    lf = (((f_hat - torch.cat([f_train[j] for j in idx])) / f_scale) ** 2).mean()
-                    loss = config.energy_weight * le + config.force_weight * lf
-                    optimiser.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimiser.step()
-                    schedule.step()
-                    total += float(loss.detach()) * len(idx)
-                val = sets["val"]
-                val_mae = _maes(*predict(net, val.items), val.energy, val.forces, val.n_atoms)
-                score = 0.5 * (val_mae["energy_per_atom"] / e_scale + val_mae["forces"] / f_scale)
-                if stopper.step(epoch, score):
-                    best_state = copy.deepcopy(net.state_dict())
-                history.append({"epoch": epoch, "train_loss": total / config.train_size,
-                                "val_score": score, "val_mae": val_mae,
-                                "seconds": time.perf_counter() - t_epoch,
-                                "cpu_seconds": time.process_time() - cpu_epoch})
-                bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in val_mae.items()}, refresh=False)
-                if stopper.stop:
-                    break
-        finally:
-            bar.close()
-        if best_state is None:
-            raise ValidationError(f"student {config.rung}: training diverged (no finite validation "
-                                  f"error in {len(history)} epochs); lower lr (now {config.lr})")
-        net.load_state_dict(best_state)
+
+        def batch_loss(idx: list[int]) -> torch.Tensor:
+            batch = featurizer.collate([train.items[j] for j in idx])
+            e_hat, f_hat = energy_and_forces(net, batch, create_graph=True)
+            le = (((e_hat - e_train[idx]) / (n_train[idx] * e_scale)) ** 2).mean()
+            lf = (((f_hat - torch.cat([f_train[j] for j in idx])) / f_scale) ** 2).mean()
+            return config.energy_weight * le + config.force_weight * lf
+
+        def validate() -> tuple[float, dict[str, float]]:
+            val = sets["val"]
+            val_mae = _maes(*predict(net, val.items), val.energy, val.forces, val.n_atoms)
+            return 0.5 * (val_mae["energy_per_atom"] / e_scale + val_mae["forces"] / f_scale), val_mae
+
+        history, stopper = fit(net, config, batch_loss, validate, progress=progress,
+                               what="student")
         net.eval()
         t_trained, cpu_trained = time.perf_counter(), time.process_time()
         results: dict[str, Any] = {}
