@@ -26,7 +26,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from matteralign.errors import CorruptFileError, MissingDataError, ValidationError
 
@@ -51,8 +51,89 @@ EPOCH_CAPS = {32: 200, 125: 150, 500: 100, 2000: 60, 8000: 25, 32000: 12}
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
+_KINDS = {"architecture": str, "train_size": int, "width": int, "depth": int, "seed": int,
+          "ladder": str, "epochs": int, "patience": int, "min_delta": float, "lr": float,
+          "batch_size": int, "targets": tuple, "val_size": int, "test_size": int,
+          "cutoff": float, "rung": str}
+_KIND_WORDS = {str: "a string", int: "an integer", float: "a number",
+               tuple: "a list of strings"}
+
+
+class TomlConfig:
+    """What every ladder's config shares (mixed into frozen dataclasses): the type check of
+    its fields, reading from a dict or TOML with one error line naming the source and key,
+    and writing TOML. A subclass sets ``_WHAT`` (the word errors start with, e.g.
+    ``"rung config"``), ``_REQUIRED`` (keys a file must give), ``_KINDS`` (field → type;
+    ``tuple`` means a list of strings) and ``_HEADER`` (the first comment line of its TOML).
+    """
+
+    _WHAT: ClassVar[str]
+    _REQUIRED: ClassVar[tuple[str, ...]]
+    _KINDS: ClassVar[dict[str, type]]
+    _HEADER: ClassVar[str]
+
+    def _bad(self, key: str, why: str) -> ValidationError:
+        return ValidationError(f"{self._WHAT}: {key} {why}")
+
+    def _check_kinds(self) -> None:
+        """Raise for the first field whose value is not of its declared kind."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            kind = self._KINDS[f.name]
+            ok = all(isinstance(v, str) for v in value) if kind is tuple else (
+                isinstance(value, kind) and not isinstance(value, bool)
+                or kind is float and isinstance(value, int) and not isinstance(value, bool))
+            if not ok:
+                raise self._bad(f.name, f"must be {_KIND_WORDS[kind]}; got {value!r}")
+
+    def _check_names(self) -> None:
+        for key in ("ladder", "rung"):
+            if not _NAME_RE.match(getattr(self, key)):
+                raise self._bad(key, f"{getattr(self, key)!r} must be lower-case letters, "
+                                "digits, '-', '_' or '.'")
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field in declaration order (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
+
+    def to_toml(self) -> str:
+        """The config as TOML (every field, in declaration order)."""
+        lines = [f"# {self._HEADER} {self.ladder}/{self.rung}",
+                 "# retrain: python -m matteralign.train <this file>"]
+        lines += [f"{key} = {_toml_value(value)}" for key, value in self.as_dict().items()]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str | None = None):
+        source = source or cls._WHAT
+        known = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValidationError(f"{source}: unknown key {unknown[0]!r}; known keys: "
+                                  f"{', '.join(known)}")
+        missing = [k for k in cls._REQUIRED if k not in data]
+        if missing:
+            raise ValidationError(f"{source}: missing key {missing[0]!r}")
+        values = {k: tuple(v) if cls._KINDS.get(k) is tuple and isinstance(v, list) else v
+                  for k, v in data.items()}
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise ValidationError(f"{source}: {str(exc).removeprefix(cls._WHAT + ': ')}") from None
+
+    @classmethod
+    def from_toml(cls, text: str, source: str | None = None):
+        source = source or cls._WHAT
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValidationError(f"{source} is not valid TOML: {exc}") from None
+        return cls.from_dict(data, source)
+
+
 @dataclass(frozen=True)
-class RungConfig:
+class RungConfig(TomlConfig):
     """Everything that defines one trained model.
 
     Attributes:
@@ -75,6 +156,11 @@ class RungConfig:
         cutoff: interatomic cutoff in Å (``schnet`` only).
         rung: the rung's name; empty means ``<architecture>-n<size>-w<width>-s<seed>``.
     """
+
+    _WHAT: ClassVar[str] = "rung config"
+    _REQUIRED: ClassVar[tuple[str, ...]] = ("architecture", "train_size", "width")
+    _KINDS: ClassVar[dict[str, type]] = _KINDS
+    _HEADER: ClassVar[str] = "matteralign model-ladder rung"
 
     architecture: str
     train_size: int
@@ -120,24 +206,12 @@ class RungConfig:
         """Raise one :class:`ValidationError` line for the first bad value."""
         from matteralign.train.data import HELD_OUT, POOL_SIZE, TARGETS, VALIDATION
 
-        def bad(key: str, why: str) -> ValidationError:
-            return ValidationError(f"rung config: {key} {why}")
-
-        for f in fields(self):
-            value = getattr(self, f.name)
-            kind = _KINDS[f.name]
-            ok = all(isinstance(v, str) for v in value) if kind is tuple else (
-                isinstance(value, kind) and not isinstance(value, bool)
-                or kind is float and isinstance(value, int) and not isinstance(value, bool))
-            if not ok:
-                raise bad(f.name, f"must be {_KIND_WORDS[kind]}; got {value!r}")
+        bad = self._bad
+        self._check_kinds()
         if self.architecture not in ARCHITECTURES:
             raise bad("architecture", f"{self.architecture!r} is unknown; choose from "
                       f"{', '.join(ARCHITECTURES)}")
-        for key in ("ladder", "rung"):
-            if not _NAME_RE.match(getattr(self, key)):
-                raise bad(key, f"{getattr(self, key)!r} must be lower-case letters, digits, '-', "
-                          "'_' or '.'")
+        self._check_names()
         ranges = {"train_size": (1, POOL_SIZE), "width": (4, 4096), "depth": (1, 32),
                   "seed": (0, 2**31 - 1), "epochs": (1, 100_000), "patience": (1, 100_000),
                   "batch_size": (1, 100_000), "val_size": (10, VALIDATION),
@@ -159,53 +233,7 @@ class RungConfig:
             if t not in TARGETS:
                 raise bad("targets", f"{t!r} is unknown; choose from {', '.join(TARGETS)}")
 
-    # ------------------------------------------------------------------ TOML
-    def as_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["targets"] = list(self.targets)
-        return d
 
-    def to_toml(self) -> str:
-        """The config as TOML (every field, in declaration order)."""
-        lines = [f"# matteralign model-ladder rung {self.ladder}/{self.rung}",
-                 "# retrain: python -m matteralign.train <this file>"]
-        for key, value in self.as_dict().items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        return "\n".join(lines) + "\n"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "rung config") -> RungConfig:
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValidationError(f"{source}: unknown key {unknown[0]!r}; known keys: "
-                                  f"{', '.join(known)}")
-        missing = [k for k in ("architecture", "train_size", "width") if k not in data]
-        if missing:
-            raise ValidationError(f"{source}: missing key {missing[0]!r}")
-        values = dict(data)
-        if "targets" in values and isinstance(values["targets"], list):
-            values["targets"] = tuple(values["targets"])
-        try:
-            return cls(**values)
-        except ValidationError as exc:
-            raise ValidationError(f"{source}: {str(exc).removeprefix('rung config: ')}") from None
-
-    @classmethod
-    def from_toml(cls, text: str, source: str = "rung config") -> RungConfig:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValidationError(f"{source} is not valid TOML: {exc}") from None
-        return cls.from_dict(data, source)
-
-
-_KINDS = {"architecture": str, "train_size": int, "width": int, "depth": int, "seed": int,
-          "ladder": str, "epochs": int, "patience": int, "min_delta": float, "lr": float,
-          "batch_size": int, "targets": tuple, "val_size": int, "test_size": int,
-          "cutoff": float, "rung": str}
-_KIND_WORDS = {str: "a string", int: "an integer", float: "a number",
-               tuple: "a list of strings"}
 
 
 def _toml_value(value: Any) -> str:

@@ -37,17 +37,16 @@ cosine-decayed to lr/20 over the epoch cap. Early stopping on the validation sco
 
 from __future__ import annotations
 
-import dataclasses
 import time
-import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from matteralign.errors import CorruptFileError, MissingWeightsError, ValidationError
+from matteralign.train.config import TomlConfig
 
 __all__ = ["ARCHITECTURE", "LADDER", "StudentConfig", "student_configs", "load_student_config",
            "TrainedStudent", "train_student", "save_checkpoint", "load_checkpoint",
@@ -74,7 +73,7 @@ LR = 2e-3
 
 
 @dataclass(frozen=True)
-class StudentConfig:
+class StudentConfig(TomlConfig):
     """One materials student.
 
     Attributes:
@@ -91,6 +90,15 @@ class StudentConfig:
         architecture, ladder, rung: ``schnet-pbc``, ``materials`` and the rung's name
             (empty: ``student-n<size>-w<width>-s<seed>``).
     """
+
+    _WHAT: ClassVar[str] = "student config"
+    _REQUIRED: ClassVar[tuple[str, ...]] = ("train_size", "width")
+    _KINDS: ClassVar[dict[str, type]] = {
+        "train_size": int, "width": int, "depth": int, "seed": int, "epochs": int,
+        "patience": int, "min_delta": float, "lr": float, "batch_size": int, "cutoff": float,
+        "energy_weight": float, "force_weight": float, "labels": str, "architecture": str,
+        "ladder": str, "rung": str}
+    _HEADER: ClassVar[str] = "matteralign materials student"
 
     train_size: int
     width: int
@@ -129,24 +137,12 @@ class StudentConfig:
 
     def validate(self) -> None:
         """Raise one :class:`ValidationError` line for the first bad value."""
-        from matteralign.train.config import _NAME_RE
-
-        def bad(key: str, why: str) -> ValidationError:
-            return ValidationError(f"student config: {key} {why}")
-
-        for f in fields(self):
-            value, kind = getattr(self, f.name), _KINDS[f.name]
-            ok = (isinstance(value, kind) and not isinstance(value, bool)
-                  or kind is float and isinstance(value, int) and not isinstance(value, bool))
-            if not ok:
-                raise bad(f.name, f"must be {_KIND_WORDS[kind]}; got {value!r}")
+        bad = self._bad
+        self._check_kinds()
         if self.architecture != ARCHITECTURE:
             raise bad("architecture", f"{self.architecture!r} is unknown; the materials "
                       f"students are {ARCHITECTURE!r}")
-        for key in ("ladder", "rung"):
-            if not _NAME_RE.match(getattr(self, key)):
-                raise bad(key, f"{getattr(self, key)!r} must be lower-case letters, digits, '-', "
-                          "'_' or '.'")
+        self._check_names()
         ranges = {"train_size": (1, 1_000_000), "width": (4, 4096), "depth": (1, 32),
                   "seed": (0, 2**31 - 1), "epochs": (1, 100_000), "patience": (1, 100_000),
                   "batch_size": (1, 100_000)}
@@ -166,47 +162,6 @@ class StudentConfig:
             raise bad("energy_weight", "and force_weight cannot both be 0")
         if not self.labels or Path(self.labels).is_absolute() or ".." in Path(self.labels).parts:
             raise bad("labels", f"must be a path inside the data root; got {self.labels!r}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_toml(self) -> str:
-        from matteralign.train.config import _toml_value
-
-        lines = [f"# matteralign materials student {self.ladder}/{self.rung}",
-                 "# retrain: python -m matteralign.train <this file>"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in self.as_dict().items()]
-        return "\n".join(lines) + "\n"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "student config") -> StudentConfig:
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValidationError(f"{source}: unknown key {unknown[0]!r}; known keys: "
-                                  f"{', '.join(known)}")
-        missing = [k for k in ("train_size", "width") if k not in data]
-        if missing:
-            raise ValidationError(f"{source}: missing key {missing[0]!r}")
-        try:
-            return cls(**data)
-        except ValidationError as exc:
-            raise ValidationError(f"{source}: {str(exc).removeprefix('student config: ')}") from None
-
-    @classmethod
-    def from_toml(cls, text: str, source: str = "student config") -> StudentConfig:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ValidationError(f"{source} is not valid TOML: {exc}") from None
-        return cls.from_dict(data, source)
-
-
-_KINDS = {"train_size": int, "width": int, "depth": int, "seed": int, "epochs": int,
-          "patience": int, "min_delta": float, "lr": float, "batch_size": int,
-          "cutoff": float, "energy_weight": float, "force_weight": float, "labels": str,
-          "architecture": str, "ladder": str, "rung": str}
-_KIND_WORDS = {str: "a string", int: "an integer", float: "a number"}
 
 
 def load_student_config(text: str, source: str) -> StudentConfig:
