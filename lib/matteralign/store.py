@@ -110,6 +110,25 @@ def _versions() -> dict[str, str]:
     return out
 
 
+#: attrs a stored file adds to the model's own (what lookups and spot checks read); they
+#: are dropped again from what a lookup returns.
+PROVENANCE_ATTRS = ("store_n", "store_seed", "ids_digest", "content_digest", "package_versions")
+
+
+def _provenance(attrs: dict[str, Any], ids: Sequence[str], digests: Sequence[str], *,
+                n: int | None, seed: int) -> dict[str, Any]:
+    """The scalar attrs of a result plus :data:`PROVENANCE_ATTRS`: the subset (``n``, -1
+    for all, and ``seed``), digests of the sample ids and of their contents, and the
+    versions of the packages that made it."""
+    out = {k: v for k, v in attrs.items() if isinstance(v, (str, int, float))}
+    out.update({
+        "store_n": -1 if n is None else int(n), "store_seed": int(seed),
+        "ids_digest": _digest(ids), "content_digest": _digest(digests),
+        "package_versions": json.dumps(_versions(), sort_keys=True),
+    })
+    return out
+
+
 def save(emb: xr.DataArray, samples: Sequence[Any], *, n: int | None, seed: int,
          root: str | os.PathLike | None = None) -> Path:
     """Write ``emb`` (the embeddings of ``samples``, in order) to the store, float32 and
@@ -122,12 +141,7 @@ def save(emb: xr.DataArray, samples: Sequence[Any], *, n: int | None, seed: int,
     a = emb.attrs
     path = store_file(a["dataset"], a["model"], a["layer"], a["pooling"], root)
     digests = _sample_digests(samples)
-    attrs = {k: v for k, v in a.items() if isinstance(v, (str, int, float))}
-    attrs.update({
-        "store_n": -1 if n is None else int(n), "store_seed": int(seed),
-        "ids_digest": _digest(ids), "content_digest": _digest(digests),
-        "package_versions": json.dumps(_versions(), sort_keys=True),
-    })
+    attrs = _provenance(a, ids, digests, n=n, seed=seed)
     values = np.asarray(emb.values, dtype=np.float32)
     ds = xr.Dataset(
         {"embeddings": (("sample", "feature"), values),
@@ -159,9 +173,7 @@ def _open(path: Path) -> xr.Dataset:
 def _as_embeddings(ds: xr.Dataset, index: np.ndarray) -> xr.DataArray:
     from matteralign import tensors
 
-    attrs = {k: v for k, v in ds.attrs.items()
-             if k not in {"store_n", "store_seed", "ids_digest", "content_digest",
-                          "package_versions"}}
+    attrs = {k: v for k, v in ds.attrs.items() if k not in PROVENANCE_ATTRS}
     attrs["stored"] = 1
     values = np.asarray(ds["embeddings"].values[index], dtype=np.float32)
     ids = [str(v) for v in ds["sample"].values[index]]

@@ -32,7 +32,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +40,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from matteralign import store
 from matteralign.errors import StoreMismatchError, ValidationError
 
 __all__ = ["FOLDER", "ATOL", "RTOL", "predictions_file", "is_predictions_file", "save",
@@ -50,13 +50,11 @@ __all__ = ["FOLDER", "ATOL", "RTOL", "predictions_file", "is_predictions_file", 
 FOLDER = "predictions"
 #: Tolerance of :func:`spot_check`: eV/atom for energies, eV/Å for forces (module docstring).
 ATOL, RTOL = 1e-4, 1e-5
-_PRIVATE = ("store_n", "store_seed", "ids_digest", "content_digest", "package_versions",
-            "store_kind", "float32_rounding_ev_per_A")
+_PRIVATE = (*store.PROVENANCE_ATTRS, "store_kind", "float32_rounding_ev_per_A")
 
 
 def predictions_file(dataset: str, model: str, root: str | os.PathLike | None = None) -> Path:
     """Where the stored predictions of ``model`` on ``dataset`` live."""
-    from matteralign import store
 
     base = Path(root) if root is not None else store.store_root()
     return base / store._slug(dataset) / FOLDER / f"{store._slug(model)}.nc"
@@ -72,7 +70,6 @@ def save(pred: xr.Dataset, samples: Sequence[Any], *, n: int | None, seed: int,
          root: str | os.PathLike | None = None) -> Path:
     """Write ``pred`` (:func:`~matteralign.analysis.performance.forward` of ``samples``, in
     order) to the store with provenance attrs, atomically. Returns the path."""
-    from matteralign import store
     from matteralign.io import atomic_path, encode_attrs
 
     ids = [str(s.id) for s in samples]
@@ -95,12 +92,9 @@ def save(pred: xr.Dataset, samples: Sequence[Any], *, n: int | None, seed: int,
     digests = store._sample_digests(samples)
     forces = np.asarray(pred["forces"].values, dtype=np.float64)
     forces32 = forces.astype(np.float32)
-    attrs = {k: v for k, v in a.items() if isinstance(v, (str, int, float))}
+    attrs = store._provenance(a, ids, digests, n=n, seed=seed)
     attrs.update({
-        "store_kind": "predictions", "store_n": -1 if n is None else int(n),
-        "store_seed": int(seed), "ids_digest": store._digest(ids),
-        "content_digest": store._digest(digests),
-        "package_versions": json.dumps(store._versions(), sort_keys=True),
+        "store_kind": "predictions",
         "float32_rounding_ev_per_A": float(np.max(np.abs(forces32 - forces), initial=0.0)),
     })
     ds = xr.Dataset(
@@ -162,7 +156,6 @@ def lookup(model: str, dataset: Any, root: str | os.PathLike | None = None
         CorruptFileError: the stored file exists but cannot be read.
     """
     from matteralign import models as registry
-    from matteralign import store
 
     if not store.enabled():
         return None
