@@ -27,3 +27,16 @@ def replace_section(path: Path, heading: str, section: str, *, after: str | None
         text = text[:cut].rstrip("\n") + "\n\n" + section + "\n" + text[cut:]
     with io.atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), for naming the machine beside a result."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"

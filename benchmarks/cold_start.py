@@ -28,6 +28,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from _results import cpu_name  # benchmarks/_results.py (scripts run from this folder)
+
 CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
@@ -45,13 +47,6 @@ metrics.align(xs, metrics=names, k=int(sys.argv[3]), progress=False)
 second = time.perf_counter() - t
 print(json.dumps({"import": t_import, "first": first, "second": second}))
 """
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def write_inputs(path: Path, models: list[str], n: int) -> None:

@@ -32,7 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from _results import replace_section  # benchmarks/_results.py (scripts run from this folder)
+from _results import (  # benchmarks/_results.py (scripts run from this folder)
+    cpu_name,
+    replace_section,
+)
 from matteralign import io
 from matteralign.datasets.base import Dataset, DatasetInfo, Sample
 from matteralign.models import registry
@@ -151,16 +154,6 @@ def write_section(rows: list[dict], args, path: Path = RESULTS) -> None:
 
 # --------------------------------------------------------------------------- --batching
 BATCH_HEADING = "## Batched MLIP extraction"
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _adapter_runner(make):
@@ -313,7 +306,7 @@ def write_batching_section(rows: list[dict], args, path: Path = RESULTS) -> None
         BATCH_HEADING,
         "",
         f"`benchmarks/extraction.py --batching --n {args.n} --rounds {args.rounds} --datasets "
-        f"{args.datasets}` on {_cpu_name()}, {os.cpu_count()} CPU cores, device cpu, default layer "
+        f"{args.datasets}` on {cpu_name()}, {os.cpu_count()} CPU cores, device cpu, default layer "
         f"(1-minute load average {min(loads):.1f}–{max(loads):.1f} during the run"
         + (": the machine was shared with other engineers' jobs, so absolute numbers are low and "
            "noisy" if max(loads) > 1.5 * (os.cpu_count() or 1) else ": an otherwise idle machine")

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import statistics
 from pathlib import Path
 
-from _results import replace_section
+from _results import cpu_name, replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -33,21 +33,11 @@ def load_rungs(ladder: str = "qm9") -> list[dict]:
                                       m["width"], m["seed"]))
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
 def section(rungs: list[dict], note: str) -> str:
     lines = [HEADING, "",
              f"{len(rungs)} rungs of the QM9 ladder, each trained by `nice -n 19 python -m "
              f"matteralign.train qm9/<rung> --no-progress` (one torch thread), two at a time, on "
-             f"{cpu_name()} ({__import__('os').cpu_count()} cores). {note}".rstrip(), "",
+             f"{cpu_name()} ({os.cpu_count()} cores). {note}".rstrip(), "",
              "| rung | modality | n train | width | seed | epochs (best) | wall s | CPU s | "
              "s/epoch | MAE energy (eV/atom) | MAE gap (eV) |",
              "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
