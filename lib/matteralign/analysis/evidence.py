@@ -470,6 +470,18 @@ def _knn_block_null(xs: Mapping[str, np.ndarray], rows: list[str], cols: list[st
     return out
 
 
+def _subset_size(n: int, fraction: float, k: int, metric: str) -> int:
+    """Samples per random subset, ``round(fraction · n)``; a ValidationError when that is
+    all of them, fewer than 4, or (for k-NN metrics) no more than ``k``."""
+    from matteralign.metrics import get_pairwise
+
+    m = int(round(fraction * n))
+    if m >= n or (get_pairwise(metric).uses_k and m <= k) or m < 4:
+        raise ValidationError(f"subsets of {m} of {n} samples leave k={k} no room; raise N "
+                              "or lower k")
+    return m
+
+
 def block_contrast(
     collection: Any,
     rows: Sequence[str],
@@ -595,10 +607,7 @@ def block_contrasts(
                               f"and {n_perm}")
     uses_k = get_pairwise(metric).uses_k
     n = arrays[rows[0]].shape[0]
-    m = int(round(fraction * n))
-    if m >= n or (uses_k and m <= k) or m < 4:
-        raise ValidationError(f"subsets of {m} of {n} samples leave k={k} no room; raise N "
-                              "or lower k")
+    m = _subset_size(n, fraction, k, metric)
     at = {pair: i for i, pair in enumerate(all_pairs)}
     ib = [at[pair] for pair in block]
     ifl = {lab: [at[pair] for pair in f] for lab, f in floors.items()}

@@ -437,9 +437,8 @@ def pair_replicates(collection: Any, pairs: Sequence[tuple[str, str]], *, metric
         :class:`PairReplicates`. Cost: ``(n_boot + 1)`` kNN graphs per model used plus
         ``(n_boot + 1)·len(pairs)`` pair evaluations.
     """
-    from matteralign.analysis.evidence import _as_arrays, _pair_scorer
+    from matteralign.analysis.evidence import _as_arrays, _pair_scorer, _subset_size
     from matteralign.errors import unknown_name
-    from matteralign.metrics import get_pairwise
     from matteralign.metrics.cknna import CKNNAReliabilityWarning
 
     arrays = _as_arrays(collection)
@@ -453,12 +452,8 @@ def pair_replicates(collection: Any, pairs: Sequence[tuple[str, str]], *, metric
     if not 0.0 < fraction < 1.0 or not 0.0 < level < 1.0 or n_boot < 2:
         raise ValidationError(f"need 0 < fraction < 1, 0 < level < 1 and n_boot ≥ 2; got "
                               f"{fraction}, {level}, {n_boot}")
-    uses_k = get_pairwise(metric).uses_k
     n = arrays[used[0]].shape[0]
-    m = int(round(fraction * n))
-    if m >= n or (uses_k and m <= k) or m < 4:
-        raise ValidationError(f"subsets of {m} of {n} samples leave k={k} no room; raise N "
-                              "or lower k")
+    m = _subset_size(n, fraction, k, metric)
     score = _pair_scorer(metric, k)
     rng = np.random.default_rng(seed)
     with warnings.catch_warnings():
